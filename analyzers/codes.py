@@ -1,0 +1,221 @@
+"""Validation and classification of the identifiers found in credit records.
+
+Every validator returns a :class:`CodeCheck` whose ``reason`` is a Chinese sentence a user can act on
+(wrong length, illegal character at position N, check character should be X).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from analyzers.normalize import normalize_code, normalize_text
+
+USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_VALUE = {c: i for i, c in enumerate(USCC_CHARS)}
+_USCC_WEIGHTS = [pow(3, i, 31) for i in range(17)]
+_ORG_WEIGHTS = [3, 7, 9, 10, 5, 8, 4, 2]
+_ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+_ID_CHECK = "10X98765432"
+
+
+class CodeKind(StrEnum):
+    USCC = "uscc"  # 统一社会信用代码
+    ORG_CODE = "org_code"  # 组织机构代码
+    REG_NO = "reg_no"  # 15-digit 工商注册号
+    ID_CARD = "id_card"  # 居民身份证号码
+    MASKED = "masked"  # any of the above with * in it
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class CodeCheck:
+    """The outcome of checking one identifier."""
+
+    kind: CodeKind
+    normalized: str
+    valid: bool
+    reason: str = ""
+    expected_check: str = ""
+
+
+def _char_value(c: str) -> int:
+    return int(c) if c.isdigit() else ord(c) - 55
+
+
+def uscc_check_char(body: str) -> str:
+    """The GB 32100-2015 check character for the first 17 characters of a 统一社会信用代码."""
+    total = sum(_USCC_VALUE[c] * w for c, w in zip(body, _USCC_WEIGHTS, strict=True))
+    return USCC_CHARS[(31 - total % 31) % 31]
+
+
+def org_code_check_char(body: str) -> str:
+    """The GB 11714 check character for the 8-character body of a 组织机构代码."""
+    total = sum(_char_value(c) * w for c, w in zip(body, _ORG_WEIGHTS, strict=True))
+    check = 11 - total % 11
+    return "X" if check == 10 else "0" if check == 11 else str(check)
+
+
+def reg_no_check_digit(body: str) -> str:
+    """The ISO 7064 MOD 11,10 check digit for the first 14 digits of a 15-digit 工商注册号."""
+    p = 10
+    for c in body:
+        s = (p + int(c)) % 10 or 10
+        p = (s * 2) % 11
+    return str((11 - p) % 10)
+
+
+def id_card_check_char(body: str) -> str:
+    """The GB 11643 check character for the first 17 digits of a resident ID number."""
+    return _ID_CHECK[sum(int(c) * w for c, w in zip(body, _ID_WEIGHTS, strict=True)) % 11]
+
+
+def validate_uscc(raw: str) -> CodeCheck:
+    """Check a 统一社会信用代码 (GB 32100-2015)."""
+    code = normalize_code(raw)
+    if len(code) != 18:
+        return CodeCheck(CodeKind.USCC, code, False, f"统一社会信用代码应为18位，实际为{len(code)}位")
+    for i, c in enumerate(code, start=1):
+        if c not in _USCC_VALUE:
+            return CodeCheck(CodeKind.USCC, code, False, f"第{i}位字符“{c}”不是统一社会信用代码允许的字符")
+    if not code[2:8].isdigit():
+        return CodeCheck(CodeKind.USCC, code, False, "第3至8位应为行政区划代码（数字）")
+    expected = uscc_check_char(code[:17])
+    if code[17] != expected:
+        return CodeCheck(CodeKind.USCC, code, False,
+                         f"校验位错误：第18位应为“{expected}”，实际为“{code[17]}”", expected)
+    return CodeCheck(CodeKind.USCC, code, True)
+
+
+def validate_org_code(raw: str) -> CodeCheck:
+    """Check a 组织机构代码 (GB 11714), with or without the hyphen before the check character."""
+    code = normalize_code(raw)
+    if len(code) != 9:
+        return CodeCheck(CodeKind.ORG_CODE, code, False, f"组织机构代码应为9位，实际为{len(code)}位")
+    for i, c in enumerate(code, start=1):
+        if not (c.isdigit() or ("A" <= c <= "Z")) or (i == 9 and not (c.isdigit() or c == "X")):
+            return CodeCheck(CodeKind.ORG_CODE, code, False, f"第{i}位字符“{c}”不是组织机构代码允许的字符")
+    expected = org_code_check_char(code[:8])
+    if code[8] != expected:
+        return CodeCheck(CodeKind.ORG_CODE, code, False,
+                         f"校验位错误：第9位应为“{expected}”，实际为“{code[8]}”", expected)
+    return CodeCheck(CodeKind.ORG_CODE, code, True)
+
+
+def validate_reg_no(raw: str) -> CodeCheck:
+    """Check a 15-digit 工商注册号 (ISO 7064 MOD 11,10)."""
+    code = normalize_code(raw)
+    if len(code) != 15:
+        return CodeCheck(CodeKind.REG_NO, code, False, f"工商注册号应为15位，实际为{len(code)}位")
+    for i, c in enumerate(code, start=1):
+        if not c.isdigit():
+            return CodeCheck(CodeKind.REG_NO, code, False, f"第{i}位字符“{c}”不是数字")
+    expected = reg_no_check_digit(code[:14])
+    if code[14] != expected:
+        return CodeCheck(CodeKind.REG_NO, code, False,
+                         f"校验位错误：第15位应为“{expected}”，实际为“{code[14]}”", expected)
+    return CodeCheck(CodeKind.REG_NO, code, True)
+
+
+def _plausible_birth_date(digits: str) -> bool:
+    try:
+        born = date(int(digits[0:4]), int(digits[4:6]), int(digits[6:8]))
+    except ValueError:
+        return False
+    return 1900 <= born.year <= date.today().year
+
+
+def is_id_card_like(code: str) -> bool:
+    """True for an 18-digit or 15-digit string laid out like a resident ID number (region + birth date).
+
+    The check character is deliberately not required: a mistyped ID number is still personal data.
+    ID numbers open with a province code (1x–8x); enterprise credit codes open with 9.
+    """
+    if not code or code[0] not in "12345678":
+        return False
+    if len(code) == 18 and code[:17].isdigit() and (code[17].isdigit() or code[17] == "X"):
+        return _plausible_birth_date(code[6:14])
+    if len(code) == 15 and code.isdigit():
+        return _plausible_birth_date("19" + code[6:12])
+    return False
+
+
+def is_masked(raw: str) -> bool:
+    """True when an identifier has been masked with ``*`` by its publisher."""
+    return "*" in raw
+
+
+def classify_code(raw: str) -> CodeCheck:
+    """Recognise which identifier ``raw`` is and validate it.
+
+    Lower case, embedded spaces and hyphens are accepted. A string that fits no identifier comes back
+    as ``UNKNOWN`` with the reason why.
+    """
+    code = normalize_code(raw)
+    if is_masked(code):
+        ok = 6 <= len(code) <= 18 and all(c == "*" or c in _USCC_VALUE for c in code)
+        return CodeCheck(CodeKind.MASKED, code, ok, "" if ok else "脱敏代码格式不正确")
+    if len(code) == 18:
+        uscc = validate_uscc(code)
+        if is_id_card_like(code):
+            # An all-digit ID number passes the USCC checksum about once in 31; its own check decides.
+            ok = id_card_check_char(code[:17]) == code[17]
+            if ok or not uscc.valid:
+                return CodeCheck(CodeKind.ID_CARD, code, ok, "" if ok else "身份证号码校验位错误")
+        return uscc
+    if len(code) == 9:
+        return validate_org_code(code)
+    if len(code) == 15:
+        reg = validate_reg_no(code)
+        if not reg.valid and is_id_card_like(code):
+            return CodeCheck(CodeKind.ID_CARD, code, True)
+        return reg
+    return CodeCheck(CodeKind.UNKNOWN, code, False, f"无法识别的代码：长度为{len(code)}位")
+
+
+def looks_like_code(text: str) -> bool:
+    """True when a query is plausibly meant as an identifier rather than a name or text."""
+    code = normalize_code(text)
+    return 8 <= len(code) <= 20 and bool(re.fullmatch(r"[0-9A-Z*]+", code)) and any(c.isdigit() for c in code)
+
+
+def mask_id_number(value: str) -> str:
+    """Mask a personal ID number for public display: ``441802199001011234`` → ``4418**********1234``."""
+    code = normalize_code(value)
+    if len(code) <= 8:
+        return "*" * len(code)
+    return code[:4] + "*" * (len(code) - 8) + code[-4:]
+
+
+_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
+
+
+def mask_id_numbers_in_text(text: str) -> str:
+    """Mask every resident ID number inside free text.
+
+    Errs towards masking: an all-digit string laid out like an ID number is masked even when it also
+    passes the credit-code checksum, since showing an ID number costs far more than hiding a code.
+    """
+
+    def repl(m: re.Match[str]) -> str:
+        found = m.group(1).upper()
+        return mask_id_number(found) if is_id_card_like(found) else m.group(0)
+
+    return _ID_IN_TEXT.sub(repl, text)
+
+
+# Decision and case numbers: an issuer prefix, a year in brackets, then a serial ending in 号
+# (清市监罚〔2023〕12号, (2019)浙0111执286号, 粤食药监许〔2021〕第0035号).
+_DOC_NUMBER = re.compile(r"^[^\s()]{0,30}\((?:19|20)\d{2}\)[^\s()]{0,30}?第?\d+号?$")
+
+
+def normalize_document_number(raw: str) -> str:
+    """Normalise a 决定书文号 / 案号: brackets unified, spaces removed, case folded."""
+    return normalize_text(raw).replace(" ", "").upper()
+
+
+def looks_like_document_number(text: str) -> bool:
+    """True for a decision or case number such as ``清市监罚〔2023〕12号`` or ``(2019)浙0111执286号``."""
+    return bool(_DOC_NUMBER.match(normalize_document_number(text)))

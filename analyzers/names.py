@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from itertools import pairwise
 
 from rapidfuzz.distance import LCSseq
 
@@ -204,7 +205,7 @@ def name_ngrams(name: str) -> list[str]:
     """Character unigrams and bigrams of a normalised name, so that one- and two-character queries match
     inside names that jieba would cut differently."""
     chars = [c for c in name if c not in "()"]
-    return chars + [a + b for a, b in zip(chars, chars[1:], strict=False)]
+    return chars + [a + b for a, b in pairwise(chars)]
 
 
 @dataclass(frozen=True, slots=True)

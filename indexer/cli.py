@@ -1,0 +1,133 @@
+"""The indexer's commands: index, generate, withdraw, repair."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from indexer import corrections
+from indexer.model import RecordType, Status
+from indexer.parsing import ValueProblem, parse_date
+from indexer.pipeline import describe, load
+from stores.factory import open_store
+from stores.settings import StoreSettings
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="数据目录（默认 $CREDIT_SEARCH_DATA_DIR 或 ./data）")]
+
+
+def settings_for(data_dir: Path | None, store: str | None = None) -> StoreSettings:
+    """Store settings from the environment, overridden by command-line options."""
+    settings = StoreSettings()
+    if data_dir is not None:
+        settings.data_dir = data_dir
+    if store is not None:
+        settings.store = store  # type: ignore[assignment]
+    return settings
+
+
+def index(
+    paths: Annotated[list[Path], typer.Argument(help="CSV / XLSX / JSON / JSONL 文件")],
+    type_: Annotated[str, typer.Option("--type", help="auto|licensing|penalty|dishonest|commitment")] = "auto",
+    data_dir: DataDir = None,
+    store: Annotated[str | None, typer.Option("--store", help="embedded|elasticsearch")] = None,
+    sheet: Annotated[str | None, typer.Option("--sheet", help="只读取 XLSX 中的这个工作表")] = None,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Elasticsearch：建新索引，加载完成后切换别名")] = False,
+    workers: Annotated[int | None, typer.Option("--workers", help="分析进程数（默认用满两个核）")] = None,
+) -> None:
+    """Load department files into the store. Exit 0: all rows indexed; 3: some rows rejected (see the
+    reject report); 2: some input unusable."""
+    if type_ != "auto" and type_ not in {t.value for t in RecordType}:
+        typer.echo(f"错误：--type 的值“{type_}”无效，应为 auto、licensing、penalty、dishonest 或 commitment", err=True)
+        raise typer.Exit(2)
+    settings = settings_for(data_dir, store)
+    target = open_store(settings)
+    if rebuild:
+        begin = getattr(target, "begin_rebuild", None)
+        if begin is None:
+            typer.echo("错误：--rebuild 仅适用于 Elasticsearch 存储", err=True)
+            raise typer.Exit(2)
+        begin()
+    try:
+        summary = load(paths, target, None if type_ == "auto" else RecordType(type_),
+                       reject_dir=settings.data_dir / "rejects", workers=workers, progress=True, sheet=sheet)
+        if rebuild and not summary.unusable:
+            target.finish_rebuild()  # type: ignore[attr-defined]
+    finally:
+        target.close()
+    typer.echo(describe(summary))
+    raise typer.Exit(summary.exit_code)
+
+
+def generate(
+    records: Annotated[int, typer.Option("--records", help="记录条数")] = 10000,
+    seed: Annotated[int, typer.Option("--seed", help="随机种子（相同种子生成相同语料）")] = 1,
+    out: Annotated[Path, typer.Option("--out", help="输出目录")] = Path("corpus"),
+) -> None:
+    """Write a realistic synthetic corpus of all four record types."""
+    from indexer.generate import generate as run
+
+    manifest = run(records, seed, out)
+    typer.echo(f"已生成 {manifest['records']} 条记录到 {out}（{len(manifest['files'])} 个文件，"
+               f"另有更正文件 {manifest['corrections_file']}）")
+
+
+def _when(text: str | None) -> date | None:
+    try:
+        return parse_date(text) if text else date.today()
+    except ValueProblem as exc:
+        typer.echo(f"错误：--date {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _correct(record_id: str | None, file: Path | None, status: Status, reason: str, when: date | None,
+             data_dir: Path | None) -> None:
+    store = open_store(settings_for(data_dir), create=False)
+    try:
+        if file is not None:
+            result = corrections.load_corrections(file, store)
+            typer.echo(f"已更正 {result.applied} 条记录")
+            for problem in result.problems:
+                typer.echo(problem, err=True)
+            raise typer.Exit(3 if result.problems else 0)
+        if not record_id:
+            typer.echo("错误：请提供记录ID或 --file", err=True)
+            raise typer.Exit(2)
+        if not corrections.apply(store, record_id, status, reason, when):
+            typer.echo(f"错误：记录 {record_id} 不存在", err=True)
+            raise typer.Exit(2)
+        typer.echo(f"记录 {record_id} 已标记为“{status.label}”")
+    finally:
+        store.close()
+
+
+def withdraw(
+    record_id: Annotated[str | None, typer.Argument(help="记录ID")] = None,
+    reason: Annotated[str, typer.Option("--reason", help="撤销原因（异议更正/撤销）")] = "异议核实后撤销",
+    date_: Annotated[str | None, typer.Option("--date", help="撤销日期（默认今天）")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="批量更正文件（CSV/XLSX）")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Withdraw a record after an objection (异议更正/撤销): hidden from the public, kept for staff."""
+    _correct(record_id, file, Status.WITHDRAWN, reason, _when(date_), data_dir)
+
+
+def repair(
+    record_id: Annotated[str | None, typer.Argument(help="记录ID")] = None,
+    date_: Annotated[str | None, typer.Option("--date", help="信用修复完成日期（默认今天）")] = None,
+    reason: Annotated[str, typer.Option("--reason", help="说明")] = "信用修复完成",
+    file: Annotated[Path | None, typer.Option("--file", help="批量更正文件（CSV/XLSX）")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Mark a record as repaired (信用修复): hidden from the public, kept for staff."""
+    _correct(record_id, file, Status.REPAIRED, reason, _when(date_), data_dir)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the indexer's commands to the main command."""
+    app.command("index")(index)
+    app.command("generate")(generate)
+    app.command("withdraw")(withdraw)
+    app.command("repair")(repair)

@@ -1,0 +1,218 @@
+"""Readers for what departments upload: CSV (UTF-8, UTF-8 with BOM, GBK/GB18030), XLSX (every sheet or a
+named one), JSON (an array, or an object holding one) and JSONL.
+
+Each file yields tables; each table yields raw rows numbered as a person would count them (the header of
+a CSV or sheet is row 1, so the first record is row 2; a JSON array's first item is row 1).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import charset_normalizer
+
+FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx",
+           ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+_SAMPLE = 1 << 20
+
+
+class UnreadableInput(Exception):
+    """A file that cannot be read at all; the message says why, in Chinese."""
+
+
+@dataclass(slots=True)
+class RawRow:
+    number: int
+    values: dict[str, Any] | None  # None when the row itself could not be read
+    error: str = ""
+
+
+@dataclass(slots=True)
+class Table:
+    source: str  # the file, plus the sheet for workbooks
+    headers: list[str]
+    rows: Iterator[RawRow]
+
+
+def detect_encoding(path: Path) -> str:
+    """The text encoding of a CSV export: a BOM decides, then strict UTF-8, then GB18030 (a superset of
+    GBK that older Excel exports use), then charset-normalizer's best guess."""
+    with path.open("rb") as fh:
+        sample = fh.read(_SAMPLE)
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            # An incremental decoder tolerates a character cut at the end of the sample.
+            codecs.getincrementaldecoder(encoding)().decode(sample, final=False)
+            return encoding
+        except UnicodeDecodeError:
+            continue
+    best = charset_normalizer.from_bytes(sample).best()
+    if best is None:
+        raise UnreadableInput(f"无法识别文件 {path.name} 的字符编码（不是 UTF-8 或 GBK 文本）")
+    return str(best.encoding)
+
+
+def _csv_tables(path: Path) -> Iterator[Table]:
+    encoding = detect_encoding(path)
+    fh = path.open("r", encoding=encoding, newline="")
+    try:
+        sample = fh.read(64 * 1024)
+        fh.seek(0)
+        try:
+            dialect: Any = csv.Sniffer().sniff(sample.split("\n", 1)[0], delimiters=",\t;|")
+        except csv.Error:
+            dialect = csv.excel
+        reader = csv.reader(fh, dialect)
+        headers = next(reader, None)
+        if not headers or not any(h.strip() for h in headers):
+            raise UnreadableInput(f"文件 {path.name} 没有表头行")
+    except UnicodeDecodeError as exc:
+        fh.close()
+        raise UnreadableInput(f"文件 {path.name} 含有无法按 {encoding} 解码的字节（位置 {exc.start}）") from exc
+    except BaseException:
+        fh.close()
+        raise
+
+    def rows() -> Iterator[RawRow]:
+        with fh:
+            number = 1
+            try:
+                for cells in reader:
+                    number += 1
+                    if not any(c.strip() for c in cells):
+                        continue
+                    if len(cells) > len(headers) and any(c.strip() for c in cells[len(headers):]):
+                        yield RawRow(number, None, f"该行有{len(cells)}列，多于表头的{len(headers)}列")
+                        continue
+                    yield RawRow(number, dict(zip(headers, cells, strict=False)))
+            except UnicodeDecodeError as exc:
+                raise UnreadableInput(
+                    f"文件 {path.name} 第{number + 1}行附近含有无法按 {encoding} 解码的字节") from exc
+            except csv.Error as exc:
+                raise UnreadableInput(f"文件 {path.name} 第{number + 1}行 CSV 格式错误：{exc}") from exc
+
+    yield Table(path.name, headers, rows())
+
+
+def _xlsx_tables(path: Path, sheet: str | None) -> Iterator[Table]:
+    import openpyxl  # imported here: loading it costs time that CSV-only runs need not pay
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:
+        raise UnreadableInput(f"无法打开 Excel 文件 {path.name}：{exc}") from exc
+    names = book.sheetnames
+    if sheet is not None and sheet not in names:
+        book.close()
+        raise UnreadableInput(f"Excel 文件 {path.name} 中没有名为“{sheet}”的工作表（现有：{'、'.join(names)}）")
+    for name in [sheet] if sheet else names:
+        ws = book[name]
+        it = ws.iter_rows(values_only=True)
+        number = 0
+        headers: list[str] = []
+        for cells in it:
+            number += 1
+            if any(c is not None and str(c).strip() for c in cells):
+                headers = ["" if c is None else str(c) for c in cells]
+                break
+        if not headers:
+            continue
+
+        def rows(it: Iterator[tuple[Any, ...]] = it, start: int = number,
+                 headers: list[str] = headers) -> Iterator[RawRow]:
+            number = start
+            for cells in it:
+                number += 1
+                if not any(c is not None and str(c).strip() for c in cells):
+                    continue
+                yield RawRow(number, dict(zip(headers, cells, strict=False)))
+
+        yield Table(f"{path.name}#{name}", headers, rows())
+    book.close()
+
+
+def _headers_of(items: list[Any]) -> list[str]:
+    seen: dict[str, None] = {}
+    for item in items[:1000]:
+        if isinstance(item, dict):
+            seen.update(dict.fromkeys(item))
+    return list(seen)
+
+
+def _json_tables(path: Path) -> Iterator[Table]:
+    try:
+        data = json.loads(path.read_text(encoding=detect_encoding(path)))
+    except json.JSONDecodeError as exc:
+        raise UnreadableInput(f"文件 {path.name} 不是有效的 JSON：第{exc.lineno}行第{exc.colno}列 {exc.msg}") from exc
+    if isinstance(data, dict):
+        lists = [v for v in data.values() if isinstance(v, list)]
+        if len(lists) != 1:
+            raise UnreadableInput(f"JSON 文件 {path.name} 应为记录数组，或只含一个记录数组的对象")
+        data = lists[0]
+    if not isinstance(data, list):
+        raise UnreadableInput(f"JSON 文件 {path.name} 应为记录数组")
+    items: list[Any] = data
+
+    def rows() -> Iterator[RawRow]:
+        for number, item in enumerate(items, start=1):
+            if isinstance(item, dict):
+                yield RawRow(number, item)
+            else:
+                yield RawRow(number, None, "该条目不是 JSON 对象")
+
+    yield Table(path.name, _headers_of(items), rows())
+
+
+def _jsonl_tables(path: Path) -> Iterator[Table]:
+    encoding = detect_encoding(path)
+    head: list[Any] = []
+    with path.open("r", encoding=encoding) as fh:
+        for line in fh:
+            if len(head) >= 1000:
+                break
+            try:
+                head.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+
+    def rows() -> Iterator[RawRow]:
+        with path.open("r", encoding=encoding) as fh:
+            for number, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    item = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    yield RawRow(number, None, f"不是有效的 JSON：{exc.msg}")
+                    continue
+                if isinstance(item, dict):
+                    yield RawRow(number, item)
+                else:
+                    yield RawRow(number, None, "该行不是 JSON 对象")
+
+    yield Table(path.name, _headers_of(head), rows())
+
+
+def open_tables(path: Path, sheet: str | None = None) -> Iterator[Table]:
+    """The tables of one file. Raises :class:`UnreadableInput` for a missing file or unknown format."""
+    if not path.is_file():
+        raise UnreadableInput(f"文件不存在：{path}")
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        suffix = path.suffix or "无扩展名"
+        raise UnreadableInput(f"不支持的文件格式“{suffix}”（支持 CSV、XLSX、JSON、JSONL）：{path.name}")
+    if fmt == "csv":
+        return _csv_tables(path)
+    if fmt == "xlsx":
+        return _xlsx_tables(path, sheet)
+    if fmt == "json":
+        return _json_tables(path)
+    return _jsonl_tables(path)

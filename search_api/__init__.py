@@ -1,0 +1,1 @@
+"""The read side: FastAPI app, query understanding, retrieval and re-ranking, publication rules."""

@@ -1,0 +1,153 @@
+"""The interface every store implements, and the value types that cross it.
+
+Stores keep pre-analysed documents and answer structured queries; they hold no text analysis and no
+publication rules of their own: a :class:`Visibility` made by the search layer tells them what to hide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal, Protocol
+
+from indexer.analysis import AnalysedRecord
+from indexer.model import Audience, Record, RecordType, Status
+
+
+class StoreUnavailable(RuntimeError):
+    """The store cannot be reached or is not initialised."""
+
+
+@dataclass(slots=True)
+class UpsertCounts:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def add(self, other: UpsertCounts) -> None:
+        self.inserted += other.inserted
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+
+
+@dataclass(frozen=True, slots=True)
+class Visibility:
+    """Which records a viewer may see: statuses and audiences allowed, and the day against which the
+    publication end date is checked (None: no date rule)."""
+
+    statuses: frozenset[Status] | None
+    audiences: frozenset[Audience]
+    published_on: date | None
+
+    def allows(self, record: Record) -> bool:
+        """The same rule the stores apply in their queries, for one record in Python."""
+        if self.statuses is not None and record.status not in self.statuses:
+            return False
+        if record.audience not in self.audiences:
+            return False
+        return not (self.published_on and record.publish_until and record.publish_until < self.published_on)
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    visibility: Visibility
+    record_types: tuple[RecordType, ...] = ()
+    authority: str = ""
+    district: str = ""
+    category: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    subject_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Clause:
+    """Terms to match in one field: with ``require="all"`` every group must match, with ``"any"`` one
+    group is enough; any term of a group matches it (a term and its synonyms)."""
+
+    field: Literal["name", "text"]
+    groups: tuple[tuple[str, ...], ...]
+    require: Literal["all", "any"] = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    record: Record
+    score: float
+    cursor: str  # opaque position of this hit for ``search(after=...)``
+
+
+@dataclass(slots=True)
+class HitPage:
+    hits: list[Hit]
+    total: int
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """One subject (all records sharing a subject key)."""
+
+    key: str
+    name: str
+    code: str
+    category: str
+    record_count: int
+
+
+FACET_FIELDS = ("record_type", "district", "authority", "category", "year")
+
+
+class Store(Protocol):
+    """What the indexer and the search layer need from a store."""
+
+    def upsert(self, docs: Sequence[AnalysedRecord]) -> UpsertCounts:
+        """Insert or update a batch atomically; records whose content is unchanged are left alone and a
+        stored correction (repaired, withdrawn) survives a reload of the same source row."""
+        ...
+
+    def get(self, record_id: str) -> Record | None: ...
+
+    def set_status(self, record_id: str, status: Status, reason: str, when: date | None) -> bool:
+        """Change a record's status (a correction); False when the id is unknown."""
+        ...
+
+    def count(self, record_type: RecordType | None = None) -> int: ...
+
+    def checksum(self) -> str:
+        """A digest of every record's id, content and status: equal stores give equal checksums."""
+        ...
+
+    def search(self, clauses: Sequence[Clause], filters: Filters, limit: int, after: str | None = None,
+               facets: bool = False) -> HitPage:
+        """Records matching any clause and the filters, best first."""
+        ...
+
+    def records_of(self, subject_keys: Sequence[str], filters: Filters) -> list[Record]:
+        """Every record of these subjects that the filters allow, newest first."""
+        ...
+
+    def by_document_number(self, number: str, filters: Filters) -> list[Record]: ...
+
+    def subjects_by_code(self, codes: Sequence[str]) -> list[Subject]:
+        """Subjects whose 统一社会信用代码, 组织机构代码 or 注册号 is one of ``codes``."""
+        ...
+
+    def subject(self, key: str) -> Subject | None: ...
+
+    def subject_names(self, key: str) -> list[tuple[str, str]]:
+        """Every name a subject has been recorded under, with the latest date seen, newest first."""
+        ...
+
+    def suggest(self, prefix: str, limit: int) -> list[Subject]:
+        """Subjects with a suggest form starting with ``prefix``, most records first."""
+        ...
+
+    def iter_subjects(self) -> Iterator[Subject]: ...
+
+    def ping(self) -> None:
+        """Raise :class:`StoreUnavailable` when the store cannot answer."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,425 @@
+"""The Elasticsearch store: one versioned index per generation behind an alias, documents carrying the
+tokens that ``analyzers`` made (whitespace tokenizer, so no Chinese plugin is needed), a synonym_graph
+search analyser fed from ``synonyms/``, and a dense_vector slot for semantic search.
+
+Mappings and queries are built with the client's own DSL (``elasticsearch.dsl``), which checks their shape
+as they are built; the builders are plain functions so they can be tested without a cluster.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterator, Sequence
+from datetime import date
+from typing import Any
+
+from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError, helpers
+from elasticsearch.dsl import (
+    A,
+    Date,
+    DenseVector,
+    Integer,
+    Keyword,
+    Mapping,
+    Object,
+    Q,
+    ScaledFloat,
+    Search,
+    Text,
+    analyzer,
+    token_filter,
+)
+
+from indexer.analysis import AnalysedRecord
+from indexer.model import Record, RecordType, Status, record_from_dict, record_to_dict
+from stores.base import Clause, Filters, Hit, HitPage, StoreUnavailable, Subject, UpsertCounts
+from synonyms import load_domain_terms
+
+EMBEDDING_DIMS = 384
+_KEYWORDS = ("id", "record_type", "subject_key", "subject_code", "org_code", "reg_no", "document_number",
+             "authority", "district", "category", "status", "audience", "content_hash", "suggest_forms")
+
+
+def synonym_rules() -> list[str]:
+    """Solr-format equivalence rules from ``synonyms/domain_terms.txt``."""
+    return [", ".join(group.terms) for group in load_domain_terms()]
+
+
+def _analysers() -> tuple[Any, Any]:
+    index_side = analyzer("pre_tokenized", tokenizer="whitespace", filter=["lowercase"])
+    search_side = analyzer("pre_tokenized_synonyms", tokenizer="whitespace",
+                           filter=["lowercase", token_filter("credit_synonyms", "synonym_graph",
+                                                             synonyms=synonym_rules(), lenient=True)])
+    return index_side, search_side
+
+
+def records_mapping() -> Mapping:
+    """The records mapping, generated from the record model's stored fields."""
+    index_side, search_side = _analysers()
+    m = Mapping()
+    for name in _KEYWORDS:
+        m.field(name, Keyword())
+    m.field("subject_name", Keyword())
+    m.field("category_terms", Text(analyzer=index_side))
+    m.field("decision_date", Date(format="strict_date"))
+    m.field("publish_until", Date(format="strict_date"))
+    m.field("status_date", Date(format="strict_date"))
+    m.field("amount", ScaledFloat(scaling_factor=100))
+    m.field("status_reason", Keyword(index=False))
+    m.field("name_tokens", Text(analyzer=index_side))
+    m.field("text_tokens", Text(analyzer=index_side, search_analyzer=search_side))
+    m.field("body", Object(enabled=False))
+    m.field("embedding", DenseVector(dims=EMBEDDING_DIMS, index=True, similarity="cosine"))
+    return m
+
+
+def subjects_mapping() -> Mapping:
+    m = Mapping()
+    for name in ("key", "code", "org_code", "reg_no", "category", "suggest_forms"):
+        m.field(name, Keyword())
+    m.field("name", Keyword())
+    m.field("record_count", Integer())
+    m.field("public_count", Integer())
+    return m
+
+
+def index_body(mapping: Mapping, shards: int = 1, replicas: int = 1) -> dict[str, Any]:
+    """Settings and mappings for a new index generation. See docs/deploy-elasticsearch.md for sizing."""
+    index_side, search_side = _analysers()
+    analysis: dict[str, Any] = {}
+    for a in (index_side, search_side):
+        for section, entries in a.get_analysis_definition().items():
+            analysis.setdefault(section, {}).update(entries)
+    return {"settings": {"number_of_shards": shards, "number_of_replicas": replicas, "analysis": analysis},
+            "mappings": mapping.to_dict()}
+
+
+def clause_query(clause: Clause) -> Any:
+    """One clause: every group (``all``) or one group (``any``) must match; a group is its terms OR'ed."""
+    field = "name_tokens" if clause.field == "name" else "text_tokens"
+    groups = [Q("match", **{field: {"query": " ".join(g), "operator": "or"}}) for g in clause.groups if g]
+    if clause.require == "all":
+        return Q("bool", must=groups)
+    return Q("bool", should=groups, minimum_should_match=1)
+
+
+def filter_queries(filters: Filters) -> list[Any]:
+    """Filters, visibility first, as filter-context queries."""
+    vis = filters.visibility
+    out = [Q("terms", audience=sorted(a.value for a in vis.audiences))]
+    if vis.statuses is not None:
+        out.append(Q("terms", status=sorted(s.value for s in vis.statuses)))
+    if vis.published_on is not None:
+        out.append(Q("bool", should=[Q("bool", must_not=[Q("exists", field="publish_until")]),
+                                     Q("range", publish_until={"gte": vis.published_on.isoformat()})],
+                     minimum_should_match=1))
+    if filters.record_types:
+        out.append(Q("terms", record_type=[t.value for t in filters.record_types]))
+    if filters.authority:
+        out.append(Q("term", authority=filters.authority))
+    if filters.district:
+        out.append(Q("term", district=filters.district))
+    if filters.category:
+        out.append(Q("match_phrase", category_terms=filters.category))
+    if filters.date_from or filters.date_to:
+        bounds = {k: v.isoformat() for k, v in (("gte", filters.date_from), ("lte", filters.date_to)) if v}
+        out.append(Q("range", decision_date=bounds))
+    if filters.subject_keys:
+        out.append(Q("terms", subject_key=list(filters.subject_keys)))
+    return out
+
+
+def build_search(index: str, clauses: Sequence[Clause], filters: Filters, limit: int, after: str | None,
+                 facets: bool) -> Search:
+    """The search request for :meth:`ElasticStore.search`."""
+    queries = [clause_query(c) for c in clauses if any(c.groups)]
+    query = Q("bool", should=queries, minimum_should_match=1, filter=filter_queries(filters)) if queries \
+        else Q("bool", filter=filter_queries(filters))
+    s = Search(index=index).query(query).extra(size=limit, track_total_hits=True)
+    s = s.sort("_score", "id") if queries else s.sort({"decision_date": {"order": "desc"}}, "id")
+    if after:
+        s = s.extra(search_after=json.loads(after))
+    if facets:
+        for name in ("record_type", "district", "authority", "category"):
+            s.aggs.bucket(name, A("terms", field=name, size=20))
+        s.aggs.bucket("year", A("date_histogram", field="decision_date", calendar_interval="year", format="yyyy",
+                                min_doc_count=1))
+    return s
+
+
+def _document(doc: AnalysedRecord) -> dict[str, Any]:
+    r = doc.record
+    return {
+        "id": doc.id, "record_type": r.record_type.value, "subject_key": doc.subject_key,
+        "subject_name": r.subject_name, "subject_code": r.subject_code,
+        "org_code": r.details.get("org_code", ""), "reg_no": r.details.get("reg_no", ""),
+        "document_number": r.document_number, "authority": r.authority, "district": r.district,
+        "category": r.category, "category_terms": " ".join(r.category.replace("、", " ").replace(",", " ").split()),
+        "decision_date": r.decision_date.isoformat() if r.decision_date else None,
+        "publish_until": r.publish_until.isoformat() if r.publish_until else None,
+        "status_date": r.status_date.isoformat() if r.status_date else None,
+        "amount": r.amount, "status": r.status.value, "status_reason": r.status_reason, "audience": r.audience.value,
+        "content_hash": doc.content_hash, "name_tokens": " ".join(doc.name_tokens),
+        "text_tokens": " ".join(doc.text_tokens), "suggest_forms": doc.suggest_forms,
+        "body": record_to_dict(r),
+    }
+
+
+class ElasticStore:
+    """Records and subjects in two aliased indices: ``ALIAS`` and ``ALIAS-subjects``."""
+
+    def __init__(self, url: str, alias: str, api_key: str | None = None, replicas: int = 1) -> None:
+        if not url:
+            raise StoreUnavailable("CREDIT_SEARCH_ES_URL is not set")
+        self.client = Elasticsearch(url, api_key=api_key, request_timeout=30, retry_on_timeout=True, max_retries=3)
+        self.alias = alias
+        self.subjects_alias = f"{alias}-subjects"
+        self.replicas = replicas
+        self._write_records = alias
+        self._write_subjects = self.subjects_alias
+        self._ensured = False
+
+    # -- index generations ---------------------------------------------------------------------------
+    def _create_generation(self) -> tuple[str, str]:
+        stamp = time.strftime("%Y%m%d%H%M%S") + f"{time.time_ns() % 1000000:06d}"
+        records, subjects = f"{self.alias}-v{stamp}", f"{self.subjects_alias}-v{stamp}"
+        self.client.indices.create(index=records, body=index_body(records_mapping(), replicas=self.replicas))
+        self.client.indices.create(index=subjects, body=index_body(subjects_mapping(), replicas=self.replicas))
+        return records, subjects
+
+    def _ensure(self) -> None:
+        if self._ensured:
+            return
+        try:
+            if not self.client.indices.exists_alias(name=self.alias):
+                records, subjects = self._create_generation()
+                self.client.indices.update_aliases(actions=[
+                    {"add": {"index": records, "alias": self.alias}},
+                    {"add": {"index": subjects, "alias": self.subjects_alias}}])
+        except TransportError as exc:
+            raise StoreUnavailable(f"Elasticsearch unreachable: {exc}") from exc
+        self._ensured = True
+
+    def begin_rebuild(self) -> None:
+        """Write the following loads into a new generation; readers keep the old one until
+        :meth:`finish_rebuild` swaps the aliases."""
+        self._ensure()
+        self._write_records, self._write_subjects = self._create_generation()
+
+    def finish_rebuild(self) -> None:
+        """Swap both aliases to the new generation in one atomic call and drop the old generation."""
+        old = list(self.client.indices.get_alias(name=self.alias)) + \
+            list(self.client.indices.get_alias(name=self.subjects_alias))
+        self.client.indices.refresh(index=[self._write_records, self._write_subjects])
+        actions: list[dict[str, Any]] = [{"remove": {"index": i, "alias": a}} for i in old
+                                         for a in (self.alias, self.subjects_alias) if i.startswith(a + "-v")]
+        actions += [{"add": {"index": self._write_records, "alias": self.alias}},
+                    {"add": {"index": self._write_subjects, "alias": self.subjects_alias}}]
+        self.client.indices.update_aliases(actions=actions)
+        for index in old:
+            self.client.indices.delete(index=index, ignore_unavailable=True)
+        self._write_records, self._write_subjects = self.alias, self.subjects_alias
+
+    # -- writing -------------------------------------------------------------------------------------
+    def _bulk(self, actions: list[dict[str, Any]]) -> None:
+        # streaming_bulk retries documents rejected with 429 (queue full) with exponential back-off.
+        for ok, item in helpers.streaming_bulk(self.client, actions, max_retries=5, initial_backoff=1,
+                                               max_backoff=30, raise_on_error=False, chunk_size=1000):
+            if not ok:
+                raise StoreUnavailable(f"bulk write failed: {item}")
+
+    def upsert(self, docs: Sequence[AnalysedRecord]) -> UpsertCounts:
+        self._ensure()
+        counts = UpsertCounts()
+        latest = {d.id: d for d in docs}
+        counts.unchanged += len(docs) - len(latest)
+        if not latest:
+            return counts
+        found = self.client.mget(index=self._write_records, ids=list(latest),
+                                 source_includes=["content_hash", "subject_key", "status", "status_reason",
+                                                  "status_date"])
+        existing = {d["_id"]: d["_source"] for d in found["docs"] if d.get("found")}
+        actions: list[dict[str, Any]] = []
+        touched: set[str] = set()
+        for doc in latest.values():
+            old = existing.get(doc.id)
+            if old is not None and old["content_hash"] == doc.content_hash:
+                counts.unchanged += 1
+                continue
+            if old is not None and old["status"] != Status.ACTIVE:
+                doc.record.status, doc.record.status_reason = Status(old["status"]), old.get("status_reason", "")
+                doc.record.status_date = date.fromisoformat(old["status_date"]) if old.get("status_date") else None
+            if old is None:
+                counts.inserted += 1
+            else:
+                counts.updated += 1
+                touched.add(old["subject_key"])
+            touched.add(doc.subject_key)
+            actions.append({"_op_type": "index", "_index": self._write_records, "_id": doc.id,
+                            "_source": _document(doc)})
+        self._bulk(actions)
+        self.client.indices.refresh(index=self._write_records)
+        self._refresh_subjects(touched)
+        return counts
+
+    def _refresh_subjects(self, keys: set[str]) -> None:
+        if not keys:
+            return
+        s = Search(using=self.client, index=self._write_records).filter("terms", subject_key=sorted(keys)).extra(size=0)
+        bucket = s.aggs.bucket("subjects", A("terms", field="subject_key", size=len(keys)))
+        bucket.metric("latest", A("top_hits", size=1, sort=[{"decision_date": {"order": "desc"}}],
+                                  _source=["subject_name", "body.subject_category"]))
+        bucket.metric("public", A("filter", bool={"filter": [{"term": {"status": "active"}},
+                                                             {"term": {"audience": "public"}}]}))
+        for name in ("subject_code", "org_code", "reg_no"):
+            bucket.metric(name, A("terms", field=name, size=1, order={"_key": "desc"}))
+        bucket.metric("forms", A("terms", field="suggest_forms", size=50))
+        response = s.execute()
+        actions: list[dict[str, Any]] = []
+        seen = set()
+        for b in response.aggregations.subjects.buckets:
+            seen.add(b.key)
+            top = b.latest.hits.hits[0]["_source"]
+
+            def first(agg: Any) -> str:
+                return str(agg.buckets[0].key) if agg.buckets else ""
+
+            actions.append({"_op_type": "index", "_index": self._write_subjects, "_id": b.key, "_source": {
+                "key": b.key, "name": top["subject_name"], "code": first(b.subject_code),
+                "org_code": first(b.org_code), "reg_no": first(b.reg_no),
+                "category": top.get("body", {}).get("subject_category", ""), "record_count": b.doc_count,
+                "public_count": b.public.doc_count, "suggest_forms": [f.key for f in b.forms.buckets]}})
+        actions += [{"_op_type": "delete", "_index": self._write_subjects, "_id": k} for k in keys - seen]
+        for ok, item in helpers.streaming_bulk(self.client, actions, raise_on_error=False, max_retries=5):
+            if not ok and item.get("delete", {}).get("status") != 404:
+                raise StoreUnavailable(f"subject update failed: {item}")
+        self.client.indices.refresh(index=self._write_subjects)
+
+    def set_status(self, record_id: str, status: Status, reason: str, when: date | None) -> bool:
+        record = self.get(record_id)
+        if record is None:
+            return False
+        record.status, record.status_reason, record.status_date = status, reason, when
+        self.client.update(index=self.alias, id=record_id, refresh=True, doc={
+            "status": status.value, "status_reason": reason, "status_date": when.isoformat() if when else None,
+            "body": record_to_dict(record)})
+        source = self.client.get(index=self.alias, id=record_id, source_includes=["subject_key"])["_source"]
+        self._refresh_subjects({source["subject_key"]})
+        return True
+
+    # -- reading -------------------------------------------------------------------------------------
+    def get(self, record_id: str) -> Record | None:
+        self._ensure()
+        try:
+            found = self.client.get(index=self.alias, id=record_id, source_includes=["body"])
+        except NotFoundError:
+            return None
+        return record_from_dict(found["_source"]["body"])
+
+    def count(self, record_type: RecordType | None = None) -> int:
+        self._ensure()
+        query = {"term": {"record_type": record_type.value}} if record_type else {"match_all": {}}
+        return int(self.client.count(index=self.alias, query=query)["count"])
+
+    def checksum(self) -> str:
+        self._ensure()
+        rows = sorted(
+            (h["_source"]["id"], h["_source"]["content_hash"], h["_source"]["status"], h["_source"]["status_reason"])
+            for h in helpers.scan(self.client, index=self.alias,
+                                  _source=["id", "content_hash", "status", "status_reason"]))
+        digest = hashlib.sha256()
+        for row in rows:
+            digest.update("|".join(map(str, row)).encode() + b"\n")
+        return digest.hexdigest()
+
+    def _run(self, s: Search) -> Any:
+        try:
+            return s.using(self.client).execute()
+        except (TransportError, ApiError) as exc:
+            raise StoreUnavailable(f"Elasticsearch search failed: {exc}") from exc
+
+    def search(self, clauses: Sequence[Clause], filters: Filters, limit: int, after: str | None = None,
+               facets: bool = False) -> HitPage:
+        self._ensure()
+        response = self._run(build_search(self.alias, clauses, filters, limit, after, facets))
+        hits = [Hit(record_from_dict(h["_source"]["body"]), float(h["_score"] or 0.0),
+                    json.dumps(list(h["sort"]))) for h in response.hits.hits]
+        facet_map: dict[str, dict[str, int]] = {}
+        if facets:
+            for name in ("record_type", "district", "authority", "category", "year"):
+                agg = getattr(response.aggregations, name)
+                facet_map[name] = {str(b.key_as_string if name == "year" else b.key): int(b.doc_count)
+                                   for b in agg.buckets}
+        return HitPage(hits, int(response.hits.total.value), facet_map)
+
+    def records_of(self, subject_keys: Sequence[str], filters: Filters) -> list[Record]:
+        if not subject_keys:
+            return []
+        self._ensure()
+        s = Search(index=self.alias).query(Q("bool", filter=[*filter_queries(filters),
+                                                             Q("terms", subject_key=list(subject_keys))]))
+        s = s.sort({"decision_date": {"order": "desc"}}).extra(size=1000)
+        return [record_from_dict(h["_source"]["body"]) for h in self._run(s).hits.hits]
+
+    def by_document_number(self, number: str, filters: Filters) -> list[Record]:
+        self._ensure()
+        s = Search(index=self.alias).query(Q("bool", filter=[*filter_queries(filters),
+                                                             Q("term", document_number=number)])).extra(size=100)
+        return [record_from_dict(h["_source"]["body"]) for h in self._run(s).hits.hits]
+
+    @staticmethod
+    def _subject(source: dict[str, Any]) -> Subject:
+        return Subject(key=source["key"], name=source["name"], code=source.get("code", ""),
+                       category=source.get("category", ""), record_count=int(source.get("record_count", 0)))
+
+    def subjects_by_code(self, codes: Sequence[str]) -> list[Subject]:
+        if not codes:
+            return []
+        self._ensure()
+        s = Search(index=self.subjects_alias).query(Q("bool", should=[
+            Q("terms", code=list(codes)), Q("terms", org_code=list(codes)), Q("terms", reg_no=list(codes))],
+            minimum_should_match=1)).extra(size=100)
+        return [self._subject(h["_source"]) for h in self._run(s).hits.hits]
+
+    def subject(self, key: str) -> Subject | None:
+        self._ensure()
+        try:
+            return self._subject(self.client.get(index=self.subjects_alias, id=key)["_source"])
+        except NotFoundError:
+            return None
+
+    def subject_names(self, key: str) -> list[tuple[str, str]]:
+        self._ensure()
+        s = Search(index=self.alias).filter("term", subject_key=key).extra(size=0)
+        s.aggs.bucket("names", A("terms", field="subject_name", size=50)).metric(
+            "seen", A("max", field="decision_date", format="strict_date"))
+        buckets = self._run(s).aggregations.names.buckets
+        names = [(str(b.key), str(b.seen.value_as_string or "")) for b in buckets]
+        return sorted(names, key=lambda n: n[1], reverse=True)
+
+    def suggest(self, prefix: str, limit: int) -> list[Subject]:
+        if not prefix:
+            return []
+        self._ensure()
+        s = Search(index=self.subjects_alias).query(Q("bool", filter=[
+            Q("prefix", suggest_forms=prefix), Q("range", public_count={"gt": 0})]))
+        s = s.sort({"record_count": {"order": "desc"}}, "name").extra(size=limit)
+        return [self._subject(h["_source"]) for h in self._run(s).hits.hits]
+
+    def iter_subjects(self) -> Iterator[Subject]:
+        self._ensure()
+        for hit in helpers.scan(self.client, index=self.subjects_alias):
+            yield self._subject(hit["_source"])
+
+    def ping(self) -> None:
+        try:
+            if not self.client.ping():
+                raise StoreUnavailable("Elasticsearch did not answer")
+        except TransportError as exc:
+            raise StoreUnavailable(f"Elasticsearch unreachable: {exc}") from exc
+        self._ensure()
+
+    def close(self) -> None:
+        self.client.close()

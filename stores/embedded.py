@@ -1,0 +1,409 @@
+"""The embedded store: one SQLite file with an FTS5 index over pre-analysed tokens.
+
+WAL mode lets the server read while the indexer writes; each batch is one transaction, so a killed
+indexer leaves the store as it was after its last complete batch, and rerunning the load completes it
+(record ids are stable, so nothing is duplicated).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+from indexer.analysis import AnalysedRecord
+from indexer.model import Record, RecordType, Status, record_from_dict, record_to_dict
+from stores.base import (
+    FACET_FIELDS,
+    Clause,
+    Filters,
+    Hit,
+    HitPage,
+    StoreUnavailable,
+    Subject,
+    UpsertCounts,
+)
+
+DB_NAME = "credit.sqlite3"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    record_type TEXT NOT NULL,
+    subject_key TEXT NOT NULL,
+    subject_name TEXT NOT NULL,
+    subject_code TEXT NOT NULL,
+    org_code TEXT NOT NULL,
+    reg_no TEXT NOT NULL,
+    document_number TEXT NOT NULL,
+    decision_date TEXT,
+    publish_until TEXT,
+    authority TEXT NOT NULL,
+    district TEXT NOT NULL,
+    category TEXT NOT NULL,
+    amount REAL,
+    status TEXT NOT NULL,
+    status_reason TEXT NOT NULL,
+    status_date TEXT,
+    audience TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS records_subject ON records(subject_key, decision_date);
+CREATE INDEX IF NOT EXISTS records_docno ON records(document_number);
+CREATE INDEX IF NOT EXISTS records_type_date ON records(record_type, decision_date);
+CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(name, text, tokenize = 'unicode61 remove_diacritics 0');
+CREATE TABLE IF NOT EXISTS subjects (
+    key TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    code TEXT NOT NULL,
+    org_code TEXT NOT NULL,
+    reg_no TEXT NOT NULL,
+    category TEXT NOT NULL,
+    record_count INTEGER NOT NULL,
+    public_count INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS subjects_code ON subjects(code);
+CREATE INDEX IF NOT EXISTS subjects_org_code ON subjects(org_code);
+CREATE INDEX IF NOT EXISTS subjects_reg_no ON subjects(reg_no);
+CREATE TABLE IF NOT EXISTS suggest (
+    form TEXT NOT NULL,
+    key TEXT NOT NULL,
+    PRIMARY KEY (form, key)
+) WITHOUT ROWID;
+"""
+_RECORD_COLUMNS = ("id", "record_type", "subject_key", "subject_name", "subject_code", "org_code", "reg_no",
+                   "document_number", "decision_date", "publish_until", "authority", "district", "category",
+                   "amount", "status", "status_reason", "status_date", "audience", "content_hash", "body")
+_FACET_SQL = {"record_type": "r.record_type", "district": "r.district", "authority": "r.authority",
+              "category": "r.category", "year": "substr(r.decision_date, 1, 4)"}
+
+
+def _quote(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def match_expression(clauses: Sequence[Clause]) -> str:
+    """An FTS5 MATCH expression for clauses joined by OR (empty when there is nothing to match)."""
+    parts = []
+    for clause in clauses:
+        groups = ["(" + " OR ".join(_quote(t) for t in g) + ")" for g in clause.groups if g]
+        if groups:
+            joiner = " AND " if clause.require == "all" else " OR "
+            parts.append(f"{clause.field} : ({joiner.join(groups)})")
+    return " OR ".join(parts)
+
+
+def _iso(d: date | None) -> str | None:
+    return d.isoformat() if d else None
+
+
+class EmbeddedStore:
+    """SQLite FTS5 store under a data directory."""
+
+    def __init__(self, data_dir: Path, create: bool = True) -> None:
+        self.path = Path(data_dir) / DB_NAME
+        if not create and not self.path.exists():
+            raise StoreUnavailable(f"no index at {self.path}: run `credit-search index` first")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        # executescript commits on its own; the statements are idempotent (IF NOT EXISTS).
+        self._db().executescript(_SCHEMA)
+
+    # -- connections ---------------------------------------------------------------------------------
+    def _db(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            try:
+                db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.execute("PRAGMA cache_size=-65536")
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(f"cannot open {self.path}: {exc}") from exc
+            self._local.db = db
+        return db
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def ping(self) -> None:
+        try:
+            self._db().execute("SELECT 1 FROM records LIMIT 1").fetchall()
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+    def close(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
+
+    # -- writing -------------------------------------------------------------------------------------
+    def upsert(self, docs: Sequence[AnalysedRecord]) -> UpsertCounts:
+        counts = UpsertCounts()
+        if not docs:
+            return counts
+        latest = {d.id: d for d in docs}  # a duplicate inside one batch: the later row wins
+        counts.unchanged += len(docs) - len(latest)
+        with self._write() as db:
+            existing = {row[0]: row[1:] for row in db.execute(
+                f"SELECT id, rowid, content_hash, subject_key, status, status_reason, status_date "
+                f"FROM records WHERE id IN ({','.join('?' * len(latest))})", list(latest))}
+            # The write lock is held, so the next rowids are ours: rows and their FTS entries are written
+            # in two executemany calls instead of one round trip per record.
+            next_rowid = int(db.execute("SELECT coalesce(max(rowid), 0) FROM records").fetchone()[0]) + 1
+            inserts: list[tuple[object, ...]] = []
+            updates: list[tuple[object, ...]] = []
+            fts: list[tuple[object, ...]] = []
+            touched: set[str] = set()
+            forms: set[tuple[str, str]] = set()
+            for doc in latest.values():
+                old = existing.get(doc.id)
+                if old is not None and old[1] == doc.content_hash:
+                    counts.unchanged += 1
+                    continue
+                if old is not None and old[3] != Status.ACTIVE:
+                    # A correction (repair, withdrawal) outlives a reload of the same source row.
+                    record = doc.record
+                    record.status, record.status_reason = Status(old[3]), old[4]
+                    record.status_date = date.fromisoformat(old[5]) if old[5] else None
+                    doc.body = json.dumps(record_to_dict(record), ensure_ascii=False)
+                if old is None:
+                    rowid = next_rowid
+                    next_rowid += 1
+                    inserts.append((rowid, *self._row(doc)))
+                    counts.inserted += 1
+                else:
+                    rowid = old[0]
+                    updates.append((*self._row(doc), rowid))
+                    touched.add(old[2])
+                    counts.updated += 1
+                fts.append((rowid, " ".join(doc.name_tokens), " ".join(doc.text_tokens)))
+                touched.add(doc.subject_key)
+                forms.update((form, doc.subject_key) for form in doc.suggest_forms)
+            db.executemany(f"INSERT INTO records (rowid, {','.join(_RECORD_COLUMNS)}) "
+                           f"VALUES ({','.join('?' * (len(_RECORD_COLUMNS) + 1))})", inserts)
+            db.executemany(f"UPDATE records SET {','.join(c + '=?' for c in _RECORD_COLUMNS)} WHERE rowid=?",
+                           updates)
+            db.executemany("DELETE FROM fts WHERE rowid=?", [(u[-1],) for u in updates])
+            db.executemany("INSERT INTO fts (rowid, name, text) VALUES (?, ?, ?)", fts)
+            db.executemany("INSERT OR IGNORE INTO suggest (form, key) VALUES (?, ?)", forms)
+            self._refresh_subjects(db, touched)
+        return counts
+
+    @staticmethod
+    def _row(doc: AnalysedRecord) -> tuple[object, ...]:
+        r = doc.record
+        return (doc.id, r.record_type.value, doc.subject_key, r.subject_name, r.subject_code,
+                r.details.get("org_code", ""), r.details.get("reg_no", ""), r.document_number,
+                _iso(r.decision_date), _iso(r.publish_until), r.authority, r.district, r.category, r.amount,
+                r.status.value, r.status_reason, _iso(r.status_date), r.audience.value, doc.content_hash,
+                doc.body)
+
+    @staticmethod
+    def _refresh_subjects(db: sqlite3.Connection, keys: set[str]) -> None:
+        """Recompute the subject rows of ``keys`` from their records, in the same transaction."""
+        if not keys:
+            return
+        marks = ",".join("?" * len(keys))
+        db.execute(f"DELETE FROM subjects WHERE key IN ({marks})", list(keys))
+        # Name and category come from the subject's newest record, through the (subject_key, date) index.
+        db.execute(f"""
+            INSERT INTO subjects (key, name, code, org_code, reg_no, category, record_count, public_count)
+            SELECT g.subject_key, latest.subject_name, g.code, g.org_code, g.reg_no,
+                   json_extract(latest.body, '$.subject_category'), g.n, g.n_public
+            FROM (SELECT subject_key, max(subject_code) AS code, max(org_code) AS org_code,
+                         max(reg_no) AS reg_no, count(*) AS n,
+                         sum(status = 'active' AND audience = 'public') AS n_public
+                  FROM records WHERE subject_key IN ({marks}) GROUP BY subject_key) AS g
+            JOIN records AS latest ON latest.rowid = (
+                SELECT rowid FROM records WHERE subject_key = g.subject_key
+                ORDER BY decision_date DESC LIMIT 1)""", list(keys))
+
+    def set_status(self, record_id: str, status: Status, reason: str, when: date | None) -> bool:
+        with self._write() as db:
+            row = db.execute("SELECT body, subject_key FROM records WHERE id=?", (record_id,)).fetchone()
+            if row is None:
+                return False
+            record = record_from_dict(json.loads(row[0]))
+            record.status, record.status_reason, record.status_date = status, reason, when
+            body = json.dumps(record_to_dict(record), ensure_ascii=False)
+            db.execute("UPDATE records SET status=?, status_reason=?, status_date=?, body=? WHERE id=?",
+                       (status.value, reason, _iso(when), body, record_id))
+            self._refresh_subjects(db, {row[1]})
+        return True
+
+    # -- reading -------------------------------------------------------------------------------------
+    def get(self, record_id: str) -> Record | None:
+        row = self._db().execute("SELECT body FROM records WHERE id=?", (record_id,)).fetchone()
+        return record_from_dict(json.loads(row[0])) if row else None
+
+    def count(self, record_type: RecordType | None = None) -> int:
+        if record_type is None:
+            return int(self._db().execute("SELECT count(*) FROM records").fetchone()[0])
+        return int(self._db().execute("SELECT count(*) FROM records WHERE record_type=?",
+                                      (record_type.value,)).fetchone()[0])
+
+    def checksum(self) -> str:
+        digest = hashlib.sha256()
+        rows = self._db().execute("SELECT id, content_hash, status, status_reason FROM records ORDER BY id")
+        for row in rows:
+            digest.update("|".join(map(str, row)).encode())
+            digest.update(b"\n")
+        return digest.hexdigest()
+
+    @staticmethod
+    def _where(filters: Filters) -> tuple[str, list[object]]:
+        sql: list[str] = []
+        args: list[object] = []
+        vis = filters.visibility
+        if vis.statuses is not None:
+            sql.append(f"r.status IN ({','.join('?' * len(vis.statuses))})")
+            args.extend(s.value for s in sorted(vis.statuses))
+        sql.append(f"r.audience IN ({','.join('?' * len(vis.audiences))})")
+        args.extend(a.value for a in sorted(vis.audiences))
+        if vis.published_on is not None:
+            sql.append("(r.publish_until IS NULL OR r.publish_until >= ?)")
+            args.append(vis.published_on.isoformat())
+        if filters.record_types:
+            sql.append(f"r.record_type IN ({','.join('?' * len(filters.record_types))})")
+            args.extend(t.value for t in filters.record_types)
+        for column, value in (("authority", filters.authority), ("district", filters.district)):
+            if value:
+                sql.append(f"r.{column} = ?")
+                args.append(value)
+        if filters.category:
+            sql.append("instr(r.category, ?) > 0")
+            args.append(filters.category)
+        if filters.date_from:
+            sql.append("r.decision_date >= ?")
+            args.append(filters.date_from.isoformat())
+        if filters.date_to:
+            sql.append("r.decision_date <= ?")
+            args.append(filters.date_to.isoformat())
+        if filters.subject_keys:
+            sql.append(f"r.subject_key IN ({','.join('?' * len(filters.subject_keys))})")
+            args.extend(filters.subject_keys)
+        return " AND ".join(sql) or "1", args
+
+    def search(self, clauses: Sequence[Clause], filters: Filters, limit: int, after: str | None = None,
+               facets: bool = False) -> HitPage:
+        where, args = self._where(filters)
+        expr = match_expression(clauses)
+        db = self._db()
+        if expr:
+            source = "fts JOIN records r ON r.rowid = fts.rowid"
+            where = f"fts MATCH ? AND {where}"
+            args = [expr, *args]
+            score, order = "fts.rank", "fts.rank, r.rowid"
+        else:
+            source = "records r"
+            score, order = "0.0", "coalesce(r.decision_date, '') DESC, r.rowid"
+        page_where, page_args = where, list(args)
+        if after:
+            last_score, last_row = _parse_cursor(after)
+            if expr:
+                page_where += " AND (fts.rank > ? OR (fts.rank = ? AND r.rowid > ?))"
+                page_args += [last_score, last_score, last_row]
+            else:
+                page_where += " AND r.rowid > ?"
+                page_args.append(last_row)
+        try:
+            rows = db.execute(f"SELECT r.body, {score}, r.rowid FROM {source} WHERE {page_where} "
+                              f"ORDER BY {order} LIMIT ?", [*page_args, limit]).fetchall()
+            hits = [Hit(record_from_dict(json.loads(body)), -float(s), f"{float(s)!r}:{rowid}")
+                    for body, s, rowid in rows]
+            if facets:
+                columns = ", ".join(_FACET_SQL[f] for f in FACET_FIELDS)
+                counters: list[Counter[str]] = [Counter() for _ in FACET_FIELDS]
+                rows_seen = db.execute(f"SELECT {columns} FROM {source} WHERE {where}", args).fetchall()
+                total = len(rows_seen)
+                for row in rows_seen:
+                    for counter, value in zip(counters, row, strict=True):
+                        if value:
+                            counter[value] += 1
+                facet_map = {f: dict(c.most_common(20)) for f, c in zip(FACET_FIELDS, counters, strict=True)}
+            else:
+                total = int(db.execute(f"SELECT count(*) FROM {source} WHERE {where}", args).fetchone()[0])
+                facet_map = {}
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailable(f"search failed: {exc}") from exc
+        return HitPage(hits, total, facet_map)
+
+    def records_of(self, subject_keys: Sequence[str], filters: Filters) -> list[Record]:
+        if not subject_keys:
+            return []
+        where, args = self._where(replace(filters, subject_keys=tuple(subject_keys)))
+        rows = self._db().execute(f"SELECT body FROM records r WHERE {where} "
+                                  f"ORDER BY coalesce(r.decision_date, '') DESC, r.rowid", args)
+        return [record_from_dict(json.loads(b)) for (b,) in rows]
+
+    def by_document_number(self, number: str, filters: Filters) -> list[Record]:
+        where, args = self._where(filters)
+        rows = self._db().execute(f"SELECT body FROM records r WHERE r.document_number = ? AND {where}",
+                                  [number, *args])
+        return [record_from_dict(json.loads(b)) for (b,) in rows]
+
+    @staticmethod
+    def _subject(row: Sequence[object]) -> Subject:
+        return Subject(key=str(row[0]), name=str(row[1]), code=str(row[2]), category=str(row[3]),
+                       record_count=int(str(row[4])))
+
+    def subjects_by_code(self, codes: Sequence[str]) -> list[Subject]:
+        if not codes:
+            return []
+        marks = ",".join("?" * len(codes))
+        rows = self._db().execute(
+            f"SELECT key, name, code, category, record_count FROM subjects "
+            f"WHERE code IN ({marks}) OR org_code IN ({marks}) OR reg_no IN ({marks})", [*codes] * 3)
+        return [self._subject(r) for r in rows]
+
+    def subject(self, key: str) -> Subject | None:
+        row = self._db().execute("SELECT key, name, code, category, record_count FROM subjects WHERE key=?",
+                                 (key,)).fetchone()
+        return self._subject(row) if row else None
+
+    def subject_names(self, key: str) -> list[tuple[str, str]]:
+        rows = self._db().execute(
+            "SELECT subject_name, max(coalesce(decision_date, '')) AS seen FROM records WHERE subject_key=? "
+            "GROUP BY subject_name ORDER BY seen DESC", (key,))
+        return [(str(n), str(d)) for n, d in rows]
+
+    def suggest(self, prefix: str, limit: int) -> list[Subject]:
+        if not prefix:
+            return []
+        rows = self._db().execute(
+            "SELECT s.key, s.name, s.code, s.category, s.record_count FROM subjects s WHERE s.key IN "
+            "(SELECT key FROM suggest WHERE form >= ? AND form < ? LIMIT 2000) AND s.public_count > 0 "
+            "ORDER BY s.record_count DESC, s.name LIMIT ?", (prefix, prefix + "\U0010ffff", limit))
+        return [self._subject(r) for r in rows]
+
+    def iter_subjects(self) -> Iterator[Subject]:
+        db = sqlite3.connect(self.path)
+        try:
+            yield from (self._subject(r) for r in db.execute(
+                "SELECT key, name, code, category, record_count FROM subjects"))
+        finally:
+            db.close()
+
+
+def _parse_cursor(cursor: str) -> tuple[float, int]:
+    """Split an opaque cursor; raises ValueError for one this store did not make."""
+    score, _, rowid = cursor.partition(":")
+    return float(score), int(rowid)

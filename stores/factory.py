@@ -1,0 +1,18 @@
+"""Open the store that the settings name."""
+
+from __future__ import annotations
+
+from stores.base import Store
+from stores.settings import StoreSettings
+
+
+def open_store(settings: StoreSettings, create: bool = True) -> Store:
+    """The configured store; ``create=False`` refuses to start on an empty embedded data directory."""
+    if settings.store == "elasticsearch":
+        from stores.elastic import ElasticStore  # the client is only imported where it is used
+
+        store: Store = ElasticStore(settings.es_url, settings.es_index, api_key=settings.es_api_key or None)
+        return store
+    from stores.embedded import EmbeddedStore
+
+    return EmbeddedStore(settings.data_dir, create=create)

@@ -365,7 +365,11 @@ def generate(records: int, seed: int, out: Path, progress: Callable[[int], None]
     files: dict[str, dict[str, Any]] = {}
     made = 0
 
-    def rows(kind: str, n: int, make: Callable[[int], dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    invalid_rows: list[tuple[str, int]] = []
+
+    def rows(kind: str, n: int, make: Callable[[int], dict[str, Any]], file: str) -> Iterator[dict[str, Any]]:
+        # Row numbers as a person counts them: the header is row 1 of a table, a JSON item counts from 1.
+        first_row = 1 if file.endswith((".json", ".jsonl")) else 2
         nonlocal made
         recent: list[dict[str, Any]] = []
         for i in range(n):
@@ -373,6 +377,7 @@ def generate(records: int, seed: int, out: Path, progress: Callable[[int], None]
             roll = rng.random()
             if roll < 0.004:
                 corpus.planted["invalid"] += 1
+                invalid_rows.append((file, first_row + i))
                 row = _spoil(rng, row, kind)
             elif roll < 0.01 and recent:
                 corpus.planted["duplicates"] += 1
@@ -391,47 +396,49 @@ def generate(records: int, seed: int, out: Path, progress: Callable[[int], None]
     p_xlsx = min(p // 5, 20000)
     p_gbk = (p - p_xlsx) // 3
     files["penalty-utf8.csv"] = {"type": "penalty", "rows": _write_csv(
-        out / "penalty-utf8.csv", PENALTY_CN, rows("penalty", p - p_xlsx - p_gbk, corpus.penalty), "utf-8")}
+        out / "penalty-utf8.csv", PENALTY_CN, rows("penalty", p - p_xlsx - p_gbk, corpus.penalty, "penalty-utf8.csv"), "utf-8")}
     files["penalty-gbk-codes.csv"] = {"type": "penalty", "rows": _write_csv(
-        out / "penalty-gbk-codes.csv", PENALTY_CN, rows("penalty", p_gbk, lambda i: corpus.penalty(i + 1)),
+        out / "penalty-gbk-codes.csv", PENALTY_CN, rows("penalty", p_gbk, lambda i: corpus.penalty(i + 1), "penalty-gbk-codes.csv"),
         "gb18030", rename=[c.lower() if i % 2 else c for i, c in enumerate(PENALTY_CODES)])}
     files["penalty.xlsx"] = {"type": "penalty", "rows": _write_xlsx(
-        out / "penalty.xlsx", PENALTY_CN, rows("penalty", p_xlsx, lambda i: corpus.penalty(i + 2)))}
+        out / "penalty.xlsx", PENALTY_CN, rows("penalty", p_xlsx, lambda i: corpus.penalty(i + 2), "penalty.xlsx"))}
     lic = counts["licensing"]
     l_xlsx = min(lic // 5, 20000)
     files["licensing-bom.csv"] = {"type": "licensing", "rows": _write_csv(
-        out / "licensing-bom.csv", LICENSING_CN, rows("licensing", lic - l_xlsx, corpus.licensing), "utf-8-sig",
+        out / "licensing-bom.csv", LICENSING_CN, rows("licensing", lic - l_xlsx, corpus.licensing, "licensing-bom.csv"), "utf-8-sig",
         rename=LICENSING_CODES)}
     files["licensing.xlsx"] = {"type": "licensing", "rows": _write_xlsx(
-        out / "licensing.xlsx", LICENSING_CN, rows("licensing", l_xlsx, lambda i: corpus.licensing(i + 3)))}
+        out / "licensing.xlsx", LICENSING_CN, rows("licensing", l_xlsx, lambda i: corpus.licensing(i + 3), "licensing.xlsx"))}
     d = counts["dishonest"]
     with (out / "dishonest.json").open("w", encoding="utf-8") as fh:
-        items = list(rows("dishonest", d // 2, corpus.dishonest))
+        items = list(rows("dishonest", d // 2, corpus.dishonest, "dishonest.json"))
         json.dump({"result": items}, fh, ensure_ascii=False)
     files["dishonest.json"] = {"type": "dishonest", "rows": len(items)}
     n = 0
     with (out / "dishonest.jsonl").open("w", encoding="utf-8") as fh:
-        for item in rows("dishonest", d - d // 2, lambda i: corpus.dishonest(i + 1)):
+        for item in rows("dishonest", d - d // 2, lambda i: corpus.dishonest(i + 1), "dishonest.jsonl"):
             fh.write(json.dumps(item, ensure_ascii=False) + "\n")
             n += 1
     files["dishonest.jsonl"] = {"type": "dishonest", "rows": n}
     files["commitment-gbk.csv"] = {"type": "commitment", "rows": _write_csv(
-        out / "commitment-gbk.csv", COMMITMENT_CN, rows("commitment", counts["commitment"], corpus.commitment),
+        out / "commitment-gbk.csv", COMMITMENT_CN, rows("commitment", counts["commitment"], corpus.commitment, "commitment-gbk.csv"),
         "gbk")}
-    corrections = _corrections(corpus, out)
+    corrections = _corrections(corpus, out, {row for file, row in invalid_rows if file == "penalty-utf8.csv"})
     manifest = {"seed": seed, "records": made, "today": TODAY.isoformat(), "files": files,
-                "planted": corpus.planted, "corrections_file": corrections}
+                "planted": corpus.planted, "invalid_rows": invalid_rows, "corrections_file": corrections}
     (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     return manifest
 
 
-def _corrections(corpus: _Corpus, out: Path) -> str:
-    """A corrections file (repairs and withdrawals) for some penalties already written."""
+def _corrections(corpus: _Corpus, out: Path, spoiled: set[int]) -> str:
+    """A corrections file (repairs and withdrawals) for some valid penalties already written."""
     rng = random.Random(corpus.rng.random())
     rows = []
+    done: set[str] = set()
     with (out / "penalty-utf8.csv").open(encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            if row["行政处罚决定书文号"] and rng.random() < 0.02:
+        for number, row in enumerate(csv.DictReader(fh), start=2):
+            if number not in spoiled and row["行政处罚决定书文号"] not in done and rng.random() < 0.02:
+                done.add(row["行政处罚决定书文号"])
                 repair = rng.random() < 0.6
                 rows.append({"类型": "penalty", "文书号": row["行政处罚决定书文号"], "当事人名称": row["行政相对人名称"],
                              "操作": "信用修复" if repair else "撤销",

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from analyzers.codes import CodeKind, classify_code, is_id_card_like
+from analyzers.codes import CodeKind, classify_code, is_id_card_like, validate_org_code
 from analyzers.codes import normalize_document_number as _normalize_doc
 from analyzers.names import analyze_name
 from analyzers.normalize import normalize_code, normalize_text
@@ -170,6 +170,11 @@ def build_record(record_type: RecordType, columns: Mapping[str, FieldSpec], row:
         if _RESTRICTED in disclosure:
             audience = Audience.STAFF
 
+    code = values.get("subject_code", "")
+    if len(code) == 18 and "*" not in code and not values.get("org_code") and validate_org_code(code[8:17]).valid:
+        # GB 32100: characters 9 to 17 of a credit code are the subject's 组织机构代码, which older
+        # documents and screening lists still quote.
+        values["org_code"] = code[8:17]
     name = values["subject_name"]
     category_text = values.get("subject_category", "") or values.get("party_type", "")
     category = _category_of(category_text, name, values.get("id_number", ""))

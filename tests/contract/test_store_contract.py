@@ -1,0 +1,190 @@
+"""One contract, every store: the embedded store always, Elasticsearch when CREDIT_SEARCH_ES_URL is set."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from analyzers.codes import uscc_check_char
+from analyzers.names import name_ngrams
+from analyzers.normalize import normalize_name
+from indexer.analysis import AnalysedRecord, analyse
+from indexer.fields import map_headers
+from indexer.model import Audience, RecordType, Status
+from indexer.rows import build_record
+from stores.base import Clause, Filters, Store, Visibility
+from stores.embedded import EmbeddedStore
+
+ES_URL = os.environ.get("CREDIT_SEARCH_ES_URL", "")
+PUBLIC = Visibility(statuses=frozenset({Status.ACTIVE}), audiences=frozenset({Audience.PUBLIC}),
+                    published_on=date(2026, 11, 1))
+EVERYTHING = Visibility(statuses=None, audiences=frozenset(Audience), published_on=None)
+
+
+def _code(body: str) -> str:
+    return body + uscc_check_char(body)
+
+
+HENGDA = _code("91441802MA4UJ3XK7")
+HONGTU = _code("91441803MA5123456")
+
+
+def penalty(name: str, code: str, number: str, day: str, facts: str, category: str = "罚款",
+            authority: str = "清远市清城区市场监督管理局", until: str = "") -> AnalysedRecord:
+    row = {"行政相对人名称": name, "统一社会信用代码": code, "行政处罚决定书文号": number, "违法事实": facts,
+           "处罚类别": category, "处罚决定日期": day, "处罚机关": authority, "罚款金额（万元）": "0.5",
+           "公示截止期": until}
+    outcome = build_record(RecordType.PENALTY, map_headers(RecordType.PENALTY, row), row)
+    assert outcome.record is not None, outcome.problems
+    return analyse(outcome.record)
+
+
+def commitment(name: str, code: str, number: str, scope: str) -> AnalysedRecord:
+    row = {"承诺编码": number, "承诺人名称": name, "承诺人代码": code, "承诺类型": "容缺受理型",
+           "承诺事由": "申请食品经营许可容缺受理", "承诺作出日期": "2025-03-01",
+           "承诺受理单位": "清远市政务服务数据管理局", "公开类型": scope}
+    outcome = build_record(RecordType.COMMITMENT, map_headers(RecordType.COMMITMENT, row), row)
+    assert outcome.record is not None
+    return analyse(outcome.record)
+
+
+HENGDA_NAME = "清远市恒达建筑工程有限公司"
+
+
+def corpus() -> list[AnalysedRecord]:
+    return [
+        penalty(HENGDA_NAME, HENGDA, "清城市监罚〔2026〕1号", "2026-02-11", "施工工地裸露土方未覆盖，造成扬尘污染"),
+        penalty(HENGDA_NAME, HENGDA, "清城市监罚〔2025〕7号", "2025-12-01", "销售过期食品", "警告、罚款"),
+        penalty("清远市恒达建筑有限公司", HENGDA, "清城市监罚〔2019〕3号", "2019-01-05", "未明码标价",
+                until="2020-01-05"),
+        penalty("清远市宏图商贸有限公司", HONGTU, "清新环罚〔2026〕4号", "2026-05-20", "废水超标排放",
+                authority="清远市清新区生态环境局"),
+        commitment("清远市宏图商贸有限公司", HONGTU, "44180320250301000001", "特定范围内公开"),
+    ]
+
+
+@pytest.fixture(params=["embedded", "elasticsearch"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "embedded":
+        s: Store = EmbeddedStore(tmp_path)
+    else:
+        if not ES_URL:
+            pytest.skip("CREDIT_SEARCH_ES_URL is not set: no Elasticsearch server can run on this machine")
+        from stores.elastic import ElasticStore
+
+        s = ElasticStore(ES_URL, f"contract-{uuid.uuid4().hex[:8]}", replicas=0)
+    yield s
+    s.close()
+
+
+def _filters(**kwargs: object) -> Filters:
+    return Filters(visibility=kwargs.pop("visibility", PUBLIC), **kwargs)  # type: ignore[arg-type]
+
+
+def _name_clause(text: str) -> Clause:
+    return Clause("name", tuple((g,) for g in name_ngrams(normalize_name(text)) if len(g) == 2))
+
+
+def test_upsert_counts_and_idempotence(store: Store) -> None:
+    docs = corpus()
+    first = store.upsert(docs)
+    assert (first.inserted, first.updated, first.unchanged) == (5, 0, 0)
+    again = store.upsert(corpus())
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 5)
+    assert store.count() == 5 and store.count(RecordType.PENALTY) == 4
+    changed = penalty(HENGDA_NAME, HENGDA, "清城市监罚〔2026〕1号", "2026-02-11", "施工工地扬尘，已整改")
+    assert store.upsert([changed]).updated == 1
+    assert store.count() == 5
+    duplicate_in_batch = store.upsert([corpus()[3], corpus()[3]])
+    assert duplicate_in_batch.inserted == 0 and duplicate_in_batch.unchanged == 2
+
+
+def test_checksum_does_not_depend_on_load_order(store: Store, tmp_path: Path) -> None:
+    store.upsert(corpus())
+    other = EmbeddedStore(tmp_path / "other")
+    for doc in reversed(corpus()):
+        other.upsert([doc])
+    assert store.checksum() == other.checksum()
+    other.close()
+
+
+def test_a_correction_survives_a_reload(store: Store) -> None:
+    docs = corpus()
+    store.upsert(docs)
+    assert store.set_status(docs[0].id, Status.WITHDRAWN, "异议核实后撤销", date(2026, 10, 1))
+    assert not store.set_status("cf-0000000000000000", Status.REPAIRED, "", None)
+    store.upsert(corpus())
+    record = store.get(docs[0].id)
+    assert record is not None and record.status is Status.WITHDRAWN and record.status_reason == "异议核实后撤销"
+
+
+def test_search_by_name_text_and_filters(store: Store) -> None:
+    store.upsert(corpus())
+    page = store.search([_name_clause("恒达建筑")], _filters(), limit=10)
+    assert {h.record.subject_code for h in page.hits} == {HENGDA}
+    assert page.total == 2  # the 2019 penalty is past its publication end
+    text = store.search([Clause("text", (("扬尘", "扬尘污染"),))], _filters(), limit=10)
+    assert [h.record.document_number for h in text.hits] == ["清城市监罚(2026)1号"]
+    both = store.search([_name_clause("恒达"), Clause("text", (("废水",),))], _filters(), limit=10)
+    assert both.total == 3
+    district = store.search([], _filters(district="清新区"), limit=10)
+    assert [h.record.subject_code for h in district.hits] == [HONGTU]
+    dated = store.search([], _filters(date_from=date(2026, 1, 1), date_to=date(2026, 3, 1)), limit=10)
+    assert [h.record.document_number for h in dated.hits] == ["清城市监罚(2026)1号"]
+    category = store.search([], _filters(category="警告"), limit=10)
+    assert [h.record.document_number for h in category.hits] == ["清城市监罚(2025)7号"]
+
+
+def test_visibility_is_applied_by_the_store(store: Store) -> None:
+    docs = corpus()
+    store.upsert(docs)
+    store.set_status(docs[1].id, Status.REPAIRED, "信用修复完成", date(2026, 1, 1))
+    public = store.search([], _filters(), limit=10)
+    assert {h.record.document_number for h in public.hits} == {"清城市监罚(2026)1号", "清新环罚(2026)4号"}
+    staff = store.search([], _filters(visibility=EVERYTHING), limit=10)
+    assert staff.total == 5
+    assert all(PUBLIC.allows(h.record) for h in public.hits)
+    assert not all(PUBLIC.allows(h.record) for h in staff.hits)
+
+
+def test_paging_with_a_cursor_and_facets(store: Store) -> None:
+    store.upsert(corpus())
+    seen: list[str] = []
+    after = None
+    while True:
+        page = store.search([_name_clause("清远")], _filters(visibility=EVERYTHING), limit=2, after=after)
+        if not page.hits:
+            break
+        seen.extend(h.record.id for h in page.hits)
+        after = page.hits[-1].cursor
+    assert len(seen) == len(set(seen)) == 5
+    faceted = store.search([], _filters(visibility=EVERYTHING), limit=1, facets=True)
+    assert faceted.facets["record_type"] == {"penalty": 4, "commitment": 1}
+    assert sum(faceted.facets["year"].values()) == faceted.total == 5
+
+
+def test_subject_lookups(store: Store) -> None:
+    docs = corpus()
+    store.upsert(docs)
+    (subject,) = store.subjects_by_code([HENGDA])
+    assert subject.name == "清远市恒达建筑工程有限公司" and subject.record_count == 3
+    assert store.subjects_by_code([HENGDA[8:17]])[0].key == subject.key  # by 组织机构代码 inside the USCC
+    names = store.subject_names(subject.key)
+    assert [n for n, _ in names] == ["清远市恒达建筑工程有限公司", "清远市恒达建筑有限公司"]
+    records = store.records_of([subject.key], _filters(visibility=EVERYTHING))
+    assert [r.decision_date for r in records] == sorted((r.decision_date for r in records), reverse=True)
+    assert [r.id for r in store.by_document_number("清新环罚(2026)4号", _filters())] == [docs[3].id]
+
+
+def test_suggest_by_prefix_and_pinyin(store: Store) -> None:
+    store.upsert(corpus())
+    assert [s.code for s in store.suggest("清远恒", 10)] == [HENGDA]
+    assert [s.code for s in store.suggest("qyhd", 10)] == [HENGDA]
+    assert [s.code for s in store.suggest("hengda", 10)] == [HENGDA]
+    ranked = store.suggest("清远市", 10)
+    assert [s.code for s in ranked] == [HENGDA, HONGTU]  # more records first

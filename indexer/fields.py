@@ -175,8 +175,10 @@ def header_index(record_type: RecordType) -> dict[str, FieldSpec]:
 
 
 def labels(record_type: RecordType) -> dict[str, str]:
-    """Canonical field name → Chinese label."""
-    return {spec.name: spec.label for spec in FIELDS[record_type]}
+    """Canonical field name → Chinese label for display; amounts uploaded in 万元 are stored in yuan, so
+    their label says 元."""
+    return {spec.name: spec.label.replace("(万元)", "(元)") if spec.kind is Kind.AMOUNT_WAN else spec.label
+            for spec in FIELDS[record_type]}
 
 
 def map_headers(record_type: RecordType, headers: Iterable[str]) -> dict[str, FieldSpec]:

@@ -1,0 +1,67 @@
+"""The FastAPI application: routers, CORS, gzip, request ids, metrics, error envelope."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from search_api import errors
+from search_api.routers import entities, health, search, suggest
+from search_api.settings import ApiSettings
+from stores.settings import StoreSettings
+
+log = logging.getLogger("credit_search.api")
+
+
+class Metrics:
+    """Request counters and latencies, in a registry of this app's own (tests build several apps)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("credit_search_requests", "HTTP requests", ["route", "status"],
+                                registry=self.registry)
+        self.latency = Histogram("credit_search_request_seconds", "HTTP request latency", ["route"],
+                                 registry=self.registry,
+                                 buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+
+
+def create_app(store_settings: StoreSettings | None = None, api_settings: ApiSettings | None = None) -> FastAPI:
+    """Build the app; the store is opened on the first request that needs it."""
+    app = FastAPI(title="credit-search 公共信用信息检索", version="1.0.0",
+                  description="行政许可、行政处罚、失信被执行人、信用承诺的统一检索与信用档案。"
+                              "无 API Key 为公众视图；员工在请求头 X-API-Key 中提供密钥。")
+    app.state.store_settings = store_settings or StoreSettings()
+    app.state.api_settings = api_settings or ApiSettings()
+    app.state.service = None
+    app.state.metrics = Metrics()
+    errors.install(app)
+    for router in (search.router, entities.router, suggest.router, health.router):
+        app.include_router(router)
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    if app.state.api_settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=app.state.api_settings.cors_origins,
+                           allow_methods=["GET", "POST"], allow_headers=["X-API-Key", "Content-Type"],
+                           expose_headers=["X-Request-ID"])
+
+    @app.middleware("http")
+    async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+        started = time.perf_counter()
+        response = await call_next(request)
+        elapsed = time.perf_counter() - started
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        app.state.metrics.requests.labels(route, str(response.status_code)).inc()
+        app.state.metrics.latency.labels(route).observe(elapsed)
+        response.headers["X-Request-ID"] = request_id
+        log.info("request_id=%s method=%s path=%s status=%s ms=%.1f", request_id, request.method,
+                 request.url.path, response.status_code, elapsed * 1000)
+        return response
+
+    return app

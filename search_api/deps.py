@@ -1,0 +1,52 @@
+"""FastAPI dependencies: settings, the search service over the store, and who is asking."""
+
+from __future__ import annotations
+
+import threading
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from search_api.errors import ApiError
+from search_api.publication import PUBLIC_ROLE, Viewer
+from search_api.service import SearchService
+from search_api.settings import ApiSettings
+from stores.factory import open_store
+from stores.settings import StoreSettings
+
+_open_lock = threading.Lock()
+
+
+def get_settings(request: Request) -> ApiSettings:
+    settings: ApiSettings = request.app.state.api_settings
+    return settings
+
+
+def get_service(request: Request) -> SearchService:
+    """The service over the store, opened on first use so that a server started before its first index
+    load, or while Elasticsearch is down, starts serving by itself once the store is there."""
+    state = request.app.state
+    service: SearchService | None = state.service
+    if service is None:
+        with _open_lock:
+            if state.service is None:
+                store_settings: StoreSettings = state.store_settings
+                state.service = SearchService(open_store(store_settings, create=False), state.api_settings)
+            service = state.service
+    return service
+
+
+def get_viewer(settings: Annotated[ApiSettings, Depends(get_settings)],
+               x_api_key: Annotated[str | None, Header(max_length=200, description="员工 API Key")] = None) -> Viewer:
+    """No key: the public view; a configured key: its role; any other key: 401."""
+    if not x_api_key:
+        return Viewer(PUBLIC_ROLE)
+    role = settings.api_keys.get(x_api_key)
+    if role is None:
+        raise ApiError(401, "invalid_api_key", "API Key 无效")
+    return Viewer(role)
+
+
+Service = Annotated[SearchService, Depends(get_service)]
+CurrentViewer = Annotated[Viewer, Depends(get_viewer)]
+Settings = Annotated[ApiSettings, Depends(get_settings)]

@@ -1,0 +1,105 @@
+"""Errors as ``{"error": {"code", "message", "details"}}`` with stable codes and Chinese messages.
+
+Every failure path ends here: a bad request gets a 4xx naming what is wrong, an unreachable store a 503,
+and nothing a client sends can produce a bare 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from stores.base import StoreUnavailable
+
+log = logging.getLogger("credit_search.api")
+
+_FIELD_NAMES = {"q": "查询词", "type": "记录类型", "page": "页码", "size": "每页条数", "mode": "检索模式",
+                "cursor": "游标", "date_from": "起始日期", "date_to": "截止日期", "code": "代码", "status": "状态"}
+
+
+class ApiError(Exception):
+    """An error with a stable code, an HTTP status and a Chinese message."""
+
+    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details}}
+
+
+def _validation_message(errors: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
+    details = []
+    parts = []
+    for err in errors:
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("query", "body", "path", "header")]
+        field = loc[-1] if loc else ""
+        label = _FIELD_NAMES.get(field, field or "请求")
+        kind = err.get("type", "")
+        ctx = err.get("ctx") or {}
+        if kind == "string_too_long":
+            reason = f"长度不能超过{ctx.get('max_length')}个字符"
+        elif kind in ("less_than_equal", "less_than"):
+            reason = f"不能大于{ctx.get('le', ctx.get('lt'))}"
+        elif kind in ("greater_than_equal", "greater_than"):
+            reason = f"不能小于{ctx.get('ge', ctx.get('gt'))}"
+        elif kind == "missing":
+            reason = "为必填项"
+        elif kind in ("int_parsing", "int_type"):
+            reason = "应为整数"
+        elif kind.startswith("date"):
+            reason = "应为 YYYY-MM-DD 格式的日期"
+        elif kind in ("enum", "literal_error"):
+            reason = f"取值无效，可选：{ctx.get('expected', '')}"
+        else:
+            reason = "取值无效"
+        parts.append(f"{label}{reason}")
+        details.append({"field": field, "reason": reason, "input": err.get("input")})
+    return "；".join(parts) or "请求参数无效", details
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every failure into the error envelope."""
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        message, details = _validation_message(list(exc.errors()))
+        return JSONResponse(error_body("invalid_request", message, _jsonable(details)), status_code=422)
+
+    @app.exception_handler(StoreUnavailable)
+    async def _unavailable(_: Request, exc: StoreUnavailable) -> JSONResponse:
+        log.warning("store unavailable: %s", exc)
+        return JSONResponse(error_body("store_unavailable", "检索服务暂时不可用，请稍后重试"), status_code=503,
+                            headers={"Retry-After": "5"})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        messages = {404: ("not_found", "请求的地址不存在"), 405: ("method_not_allowed", "不支持该请求方法"),
+                    413: ("payload_too_large", "请求内容过大")}
+        code, message = messages.get(exc.status_code, ("http_error", "请求无法处理"))
+        return JSONResponse(error_body(code, message), status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s", request.url.path)
+        return JSONResponse(error_body("internal_error", "服务器内部错误，请稍后重试"), status_code=500)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)

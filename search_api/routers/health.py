@@ -1,0 +1,35 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from search_api.deps import get_service
+from search_api.errors import ApiError
+from stores.base import StoreUnavailable
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", summary="进程存活")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="可以提供服务（存储可达且有索引）")
+def readyz(request: Request) -> dict[str, object]:
+    try:
+        service = get_service(request)
+        service.store.ping()
+        records = service.store.count()
+    except StoreUnavailable as exc:
+        raise ApiError(503, "not_ready", "检索服务尚未就绪：存储不可达或尚未建立索引", {"reason": str(exc)}) from exc
+    if records == 0:
+        raise ApiError(503, "not_ready", "检索服务尚未就绪：索引为空", {"records": 0})
+    return {"status": "ready", "records": records}
+
+
+@router.get("/metrics", summary="Prometheus 指标", include_in_schema=False)
+def metrics(request: Request) -> Response:
+    return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,58 @@
+"""GET /v1/search: the one search box."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from indexer.model import RecordType
+from search_api.deps import CurrentViewer, Service
+from search_api.errors import ApiError
+from search_api.schemas import ERRORS, SearchResponse
+from search_api.service import SearchParams
+
+router = APIRouter(prefix="/v1", tags=["search"])
+_TYPES = {t.value for t in RecordType}
+
+
+def _types(value: str | None) -> tuple[RecordType, ...]:
+    if not value:
+        return ()
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    bad = [n for n in names if n not in _TYPES]
+    if bad:
+        listed = "、".join(bad)
+        raise ApiError(422, "invalid_request",
+                       f"记录类型“{listed}”无效，可选：licensing、penalty、dishonest、commitment",
+                       {"field": "type", "input": value})
+    return tuple(RecordType(n) for n in names)
+
+
+@router.get("/search", response_model=SearchResponse, responses=ERRORS, summary="统一检索（代码、名称、文书号、全文）")
+def search(
+    service: Service,
+    viewer: CurrentViewer,
+    q: Annotated[str, Query(min_length=1, max_length=200, description="查询词：统一社会信用代码、名称、文书号或一句话",
+                            openapi_examples={"name": {"value": "清远恒达建筑"},
+                                              "code": {"value": "91441802MA4UJ3XK72"},
+                                              "text": {"value": "施工工地扬尘"}})],
+    type: Annotated[str | None, Query(max_length=60, description="记录类型，逗号分隔")] = None,
+    authority: Annotated[str, Query(max_length=100, description="决定机关")] = "",
+    district: Annotated[str, Query(max_length=30, description="区县，如 清城区")] = "",
+    category: Annotated[str, Query(max_length=30, description="类别，如 罚款、警告")] = "",
+    date_from: Annotated[date | None, Query(description="决定日期起")] = None,
+    date_to: Annotated[date | None, Query(description="决定日期止")] = None,
+    page: Annotated[int, Query(ge=1, le=500)] = 1,
+    size: Annotated[int, Query(ge=1, le=50)] = 10,
+    cursor: Annotated[str | None, Query(max_length=500, description="深度翻页游标（next_cursor）")] = None,
+    mode: Annotated[Literal["keyword", "semantic", "hybrid"], Query(description="检索模式")] = "keyword",
+) -> dict[str, object]:
+    """Understands the query (``query.kind``), applies the publication rules and masks personal data."""
+    if mode != "keyword":
+        raise ApiError(422, "mode_unavailable", f"检索模式“{mode}”尚未启用，当前仅支持 keyword", {"field": "mode"})
+    params = SearchParams(q=q.strip() or q, types=_types(type), authority=authority.strip(), district=district.strip(),
+                          category=category.strip(), date_from=date_from, date_to=date_to, page=page, size=size,
+                          cursor=cursor)
+    return service.search(params, viewer)

@@ -1,0 +1,93 @@
+"""Response models: they document the API in OpenAPI and keep the skeleton of each response stable.
+Records carry more fields than listed (``extra="allow"``) so that every uploaded field reaches clients."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Subject(BaseModel):
+    name: str
+    code: str = Field(description="统一社会信用代码；自然人不显示证件号码")
+    category: str = ""
+
+
+class RecordItem(BaseModel):
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
+        "record_type": "penalty", "record_type_label": "行政处罚", "id": "cf-3f2a9c1d5e6b7a80",
+        "subject": {"name": "清远市恒达建筑工程有限公司", "code": "91441802MA4UJ3XK72", "category": "organization"},
+        "document_number": "清城市监罚(2025)12号", "decision_date": "2025-02-11",
+        "authority": "清远市清城区市场监督管理局", "amount": 2000.0, "status": "active", "status_label": "公示中"}]})
+
+    record_type: str
+    record_type_label: str
+    id: str
+    subject: Subject
+    document_number: str
+    decision_date: str | None = None
+    publish_until: str | None = None
+    authority: str = ""
+    district: str = ""
+    category: str = ""
+    amount: float | None = None
+    summary: str = ""
+    status: str
+    status_label: str
+    details: dict[str, str] = Field(default_factory=dict)
+
+
+class QueryInfo(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    kind: str = Field(description="code, document_number, name 或 text")
+    normalized: str
+
+
+class SearchResponse(BaseModel):
+    query: QueryInfo
+    total: int
+    page: int | None
+    size: int
+    items: list[RecordItem]
+    facets: dict[str, dict[str, int]]
+    next_cursor: str | None = Field(description="下一页游标；为空表示没有更多结果")
+
+
+class SuggestItem(BaseModel):
+    name: str
+    code: str
+    record_count: int
+
+
+class SuggestResponse(BaseModel):
+    query: str
+    items: list[SuggestItem]
+
+
+class EntityResponse(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    code: str
+    identity: dict[str, Any]
+    flags: dict[str, Any]
+    records: dict[str, dict[str, Any]]
+    sources: dict[str, int]
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorResponse, "description": "API Key 无效"},
+    422: {"model": ErrorResponse, "description": "参数无效（中文说明）"},
+    503: {"model": ErrorResponse, "description": "检索服务暂时不可用"},
+}

@@ -1,0 +1,287 @@
+"""What the endpoints do, as plain functions over a store: search, entity profiles, suggestions."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from analyzers.codes import CodeKind, classify_code
+from analyzers.names import analyze_name, name_ngrams
+from analyzers.normalize import normalize_name
+from analyzers.tokens import expand_synonyms
+from indexer.model import Record, RecordType, Status
+from search_api.errors import ApiError
+from search_api.publication import Viewer, effective_status, present_record, visibility_for
+from search_api.ranking import alias_target, score_name
+from search_api.settings import ApiSettings
+from search_api.understanding import QueryKind, Understood, one_edit_codes, understand
+from stores.base import Clause, Filters, Hit, Store
+
+UNFULFILLED = ("全部未履行", "部分履行", "部分未履行")
+
+
+@dataclass(frozen=True, slots=True)
+class SearchParams:
+    q: str
+    types: tuple[RecordType, ...] = ()
+    authority: str = ""
+    district: str = ""
+    category: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    page: int = 1
+    size: int = 10
+    cursor: str | None = None
+
+
+def _encode_cursor(data: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> dict[str, Any]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(422, "invalid_cursor", "游标无效，请使用上一页响应中的 next_cursor") from exc
+    if not isinstance(data, dict) or not ({"p", "a"} & set(data)):
+        raise ApiError(422, "invalid_cursor", "游标无效，请使用上一页响应中的 next_cursor")
+    return data
+
+
+def _highlight(text: str, terms: list[str]) -> str:
+    """A snippet of ``text`` around the first query term, terms wrapped in <em>, HTML-escaped."""
+    terms = sorted({t for t in terms if t and t in text}, key=len, reverse=True)
+    if not terms:
+        return ""
+    first = min(text.find(t) for t in terms)
+    start = max(0, first - 30)
+    snippet = text[start:start + 120]
+    # One pass with the longest terms first, so 扬尘污染 is marked once and not again inside as 扬尘.
+    pattern = re.compile("|".join(re.escape(t) for t in terms))
+    pieces, last = [], 0
+    for m in pattern.finditer(snippet):
+        pieces += [html.escape(snippet[last:m.start()]), f"<em>{html.escape(m.group())}</em>"]
+        last = m.end()
+    pieces.append(html.escape(snippet[last:]))
+    return ("…" if start else "") + "".join(pieces) + ("…" if start + 120 < len(text) else "")
+
+
+def _facets_of(records: list[Record]) -> dict[str, dict[str, int]]:
+    counters: dict[str, Counter[str]] = {k: Counter() for k in ("record_type", "district", "authority", "category",
+                                                                 "year")}
+    for r in records:
+        counters["record_type"][r.record_type.value] += 1
+        for key, value in (("district", r.district), ("authority", r.authority), ("category", r.category),
+                           ("year", str(r.decision_date.year) if r.decision_date else "")):
+            if value:
+                counters[key][value] += 1
+    return {k: dict(c.most_common(20)) for k, c in counters.items()}
+
+
+class SearchService:
+    """The read side over one store, with the API's settings."""
+
+    def __init__(self, store: Store, settings: ApiSettings) -> None:
+        self.store = store
+        self.settings = settings
+
+    def _filters(self, params: SearchParams, viewer: Viewer) -> Filters:
+        return Filters(visibility=visibility_for(viewer, self.settings.current_day()), record_types=params.types,
+                       authority=params.authority, district=params.district, category=params.category,
+                       date_from=params.date_from, date_to=params.date_to)
+
+    def _present(self, records: list[Record], viewer: Viewer) -> list[dict[str, Any]]:
+        today = self.settings.current_day()
+        return [p for p in (present_record(r, viewer, today) for r in records) if p is not None]
+
+    # -- search --------------------------------------------------------------------------------------
+    def search(self, params: SearchParams, viewer: Viewer) -> dict[str, Any]:
+        understood = understand(params.q)
+        filters = self._filters(params, viewer)
+        query: dict[str, Any] = {"kind": understood.kind.value, "normalized": understood.normalized}
+        if understood.kind is QueryKind.CODE:
+            return self._search_code(understood, params, filters, viewer, query)
+        if understood.kind is QueryKind.DOCUMENT_NUMBER:
+            found = self.store.by_document_number(understood.normalized, filters)
+            if found:
+                return self._listing(found, params, viewer, query)
+            query["fallback"] = "text"
+        return self._search_terms(understood, params, filters, viewer, query)
+
+    def _listing(self, records: list[Record], params: SearchParams, viewer: Viewer,
+                 query: dict[str, Any]) -> dict[str, Any]:
+        """A result set small enough to page in memory (one subject's records, one document number)."""
+        start = (params.page - 1) * params.size
+        if params.cursor:
+            start = int(_decode_cursor(params.cursor).get("p", 1) - 1) * params.size
+        items = self._present(records[start:start + params.size], viewer)
+        more = start + params.size < len(records)
+        return {"query": query, "total": len(records), "page": start // params.size + 1, "size": params.size,
+                "items": items, "facets": _facets_of(records),
+                "next_cursor": _encode_cursor({"p": start // params.size + 2}) if more else None}
+
+    def _search_code(self, understood: Understood, params: SearchParams, filters: Filters, viewer: Viewer,
+                     query: dict[str, Any]) -> dict[str, Any]:
+        query["code_kind"] = understood.code_kind
+        query["valid"] = understood.code_valid
+        subjects = self.store.subjects_by_code([understood.normalized]) if understood.code_valid else []
+        records = self.store.records_of([s.key for s in subjects], filters) if subjects else []
+        if not understood.code_valid:
+            query["reason"] = understood.code_reason
+        if not records:
+            query["did_you_mean"] = self._did_you_mean(understood.normalized, filters)
+        return self._listing(records, params, viewer, query)
+
+    def _did_you_mean(self, code: str, filters: Filters) -> list[dict[str, str]]:
+        out = []
+        for subject in self.store.subjects_by_code(one_edit_codes(code))[:5]:
+            if self.store.records_of([subject.key], filters):
+                out.append({"code": subject.code, "name": subject.name})
+        return out
+
+    def _clauses(self, understood: Understood, relaxed: bool) -> list[Clause]:
+        if understood.kind is QueryKind.NAME:
+            names = [understood.normalized]
+            if target := alias_target(understood.normalized):
+                names.append(target)
+            clauses = []
+            for name in names:
+                parts = analyze_name(name)
+                body = parts.core + parts.industry if len(parts.core + parts.industry) >= 2 else parts.normalized
+                grams = [g for g in name_ngrams(body) if len(g) == 2] or name_ngrams(body)
+                clauses.append(Clause("name", tuple((g,) for g in grams), "any" if relaxed else "all"))
+            return clauses
+        groups = tuple(expand_synonyms(t) for t in understood.tokens)
+        name_grams = tuple((g,) for g in name_ngrams(normalize_name(understood.normalized)) if len(g) == 2)
+        return [Clause("text", groups, "any" if relaxed else "all"), Clause("name", name_grams, "all")]
+
+    def _search_terms(self, understood: Understood, params: SearchParams, filters: Filters, viewer: Viewer,
+                      query: dict[str, Any]) -> dict[str, Any]:
+        window = self.settings.rerank_window
+        cursor = _decode_cursor(params.cursor) if params.cursor else {"p": params.page}
+        if "a" in cursor:  # deep paging: continue in store order after the re-ranked window
+            page = self.store.search(self._clauses(understood, bool(cursor.get("r"))), filters, params.size,
+                                     after=str(cursor["a"]))
+            hits = page.hits
+            more = len(hits) == params.size
+            after = _encode_cursor({"a": hits[-1].cursor, "r": cursor.get("r", 0)}) if hits and more else None
+            return {"query": query, "total": page.total, "page": None, "size": params.size,
+                    "items": self._items(hits, understood, viewer), "facets": {}, "next_cursor": after}
+        page_number = int(cursor["p"])
+        if page_number * params.size > self.settings.max_result_window:
+            raise ApiError(422, "page_too_deep", f"页码过深：按页码最多可查看前{self.settings.max_result_window}条，"
+                                                 "更多结果请使用 next_cursor 翻页")
+        relaxed = False
+        result = self.store.search(self._clauses(understood, False), filters, max(window, page_number * params.size),
+                                   facets=True)
+        if not result.hits:
+            relaxed = True
+            query["relaxed"] = True
+            result = self.store.search(self._clauses(understood, True), filters,
+                                       max(window, page_number * params.size), facets=True)
+        hits = self._rerank(result.hits, understood) if understood.kind is QueryKind.NAME else result.hits
+        start = (page_number - 1) * params.size
+        items = self._items(hits[start:start + params.size], understood, viewer)
+        nxt: str | None = None
+        if start + params.size < len(hits):
+            nxt = _encode_cursor({"p": page_number + 1})
+        elif len(hits) < result.total and hits:
+            nxt = _encode_cursor({"a": result.hits[-1].cursor, "r": int(relaxed)})
+        return {"query": query, "total": result.total, "page": page_number, "size": params.size, "items": items,
+                "facets": result.facets, "next_cursor": nxt}
+
+    @staticmethod
+    def _rerank(hits: list[Hit], understood: Understood) -> list[Hit]:
+        scores: dict[str, tuple[float, str]] = {}
+        for hit in hits:
+            name = hit.record.subject_name
+            if name not in scores:
+                s = score_name(understood.normalized, name)
+                scores[name] = (s.score, s.explanation)
+        return sorted(hits, key=lambda h: (-scores[h.record.subject_name][0],
+                                           -(h.record.decision_date or date.min).toordinal(), -h.score))
+
+    def _items(self, hits: list[Hit], understood: Understood, viewer: Viewer) -> list[dict[str, Any]]:
+        today = self.settings.current_day()
+        items = []
+        terms = [t for t in understood.tokens for t in expand_synonyms(t)]
+        for hit in hits:
+            item = present_record(hit.record, viewer, today)
+            if item is None:
+                continue
+            if understood.kind is QueryKind.NAME:
+                s = score_name(understood.normalized, hit.record.subject_name)
+                item["match"] = {"score": round(s.score, 4), "explanation": s.explanation}
+            elif highlight := _highlight(item["summary"], terms):
+                item["highlights"] = {"summary": highlight}
+            items.append(item)
+        return items
+
+    # -- entity profile ------------------------------------------------------------------------------
+    def entity(self, code: str, viewer: Viewer) -> dict[str, Any]:
+        check = classify_code(code)
+        if check.kind is CodeKind.ID_CARD:
+            raise ApiError(422, "invalid_code", "不支持按身份证号码查询主体信用档案", {"code": code})
+        if check.kind not in (CodeKind.USCC, CodeKind.ORG_CODE, CodeKind.REG_NO) or not check.valid:
+            reason = check.reason or "不是有效的统一社会信用代码、组织机构代码或工商注册号"
+            raise ApiError(422, "invalid_code", f"代码无效：{reason}", {"code": code, "reason": reason})
+        subjects = self.store.subjects_by_code([check.normalized])
+        today = self.settings.current_day()
+        filters = Filters(visibility=visibility_for(viewer, today))
+        records = self.store.records_of([s.key for s in subjects], filters) if subjects else []
+        if not records:
+            raise ApiError(404, "entity_not_found", f"未找到代码为 {check.normalized} 的主体的公示信用记录",
+                           {"code": check.normalized})
+        latest = records[0]
+        names: dict[str, str] = {}
+        for r in records:
+            seen = r.decision_date.isoformat() if r.decision_date else ""
+            names[r.subject_name] = max(names.get(r.subject_name, ""), seen)
+        groups: dict[str, dict[str, Any]] = {}
+        for kind in RecordType:
+            of_kind = [r for r in records if r.record_type is kind]
+            if of_kind:
+                groups[kind.value] = {"label": kind.label, "count": len(of_kind),
+                                      "items": self._present(of_kind, viewer)}
+        three_years_ago = today - timedelta(days=3 * 365)
+        recent = [r for r in records if r.record_type is RecordType.PENALTY and r.decision_date
+                  and r.decision_date >= three_years_ago]
+        codes = {"uscc": next((r.subject_code for r in records if len(r.subject_code) == 18), ""),
+                 "org_code": next((r.details.get("org_code", "") for r in records if r.details.get("org_code")), ""),
+                 "reg_no": next((r.details.get("reg_no", "") for r in records if r.details.get("reg_no")), "")}
+        return {
+            "code": check.normalized,
+            "identity": {
+                "name": latest.subject_name,
+                "names": [{"name": n, "last_seen": d} for n, d in sorted(names.items(), key=lambda x: x[1],
+                                                                          reverse=True)],
+                "codes": codes,
+                "legal_representative": next((r.details["legal_rep"] for r in records if r.details.get("legal_rep")),
+                                             ""),
+                "category": latest.subject_category.value,
+            },
+            "flags": {
+                "active_dishonest": any(r.record_type is RecordType.DISHONEST
+                                        and effective_status(r, today) is Status.ACTIVE for r in records),
+                "penalties_last_3_years": {"count": len(recent),
+                                           "total_amount": round(sum(r.amount or 0 for r in recent), 2)},
+                "unfulfilled_commitments": sum(1 for r in records if r.record_type is RecordType.COMMITMENT
+                                               and r.details.get("fulfilment") in UNFULFILLED),
+            },
+            "records": groups,
+            "sources": dict(Counter(r.authority for r in records if r.authority).most_common()),
+        }
+
+    # -- suggestions ---------------------------------------------------------------------------------
+    def suggest(self, q: str, limit: int = 10) -> dict[str, Any]:
+        prefix = normalize_name(q)
+        subjects = self.store.suggest(prefix, limit) if prefix else []
+        return {"query": prefix, "items": [
+            {"name": s.name, "code": s.code if s.category != "person" else "", "record_count": s.record_count}
+            for s in subjects]}

@@ -1,0 +1,51 @@
+"""API settings from the environment (prefix ``CREDIT_SEARCH_``), documented in the README."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ROLES = frozenset({"staff", "admin"})
+
+
+class ApiSettings(BaseSettings):
+    """``CREDIT_SEARCH_API_KEYS``: comma-separated ``key:role`` pairs (roles ``staff``, ``admin``);
+    ``CREDIT_SEARCH_CORS_ORIGINS``: comma-separated origins allowed to call the API from a browser;
+    ``CREDIT_SEARCH_TODAY``: the day publication windows are checked against (default: today)."""
+
+    model_config = SettingsConfigDict(env_prefix="CREDIT_SEARCH_", extra="ignore")
+
+    api_keys: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    today: date | None = None
+    max_query_chars: int = 200
+    max_page_size: int = 50
+    max_result_window: int = 500  # deepest result reachable by page number; deeper needs the cursor
+    rerank_window: int = 200  # name-search candidates re-ranked with rapidfuzz
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _parse_keys(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        keys: dict[str, str] = {}
+        for pair in filter(None, (p.strip() for p in value.split(","))):
+            key, sep, role = pair.rpartition(":")
+            if not sep or not key or role not in ROLES:
+                raise ValueError(f"CREDIT_SEARCH_API_KEYS: expected key:role with role in {sorted(ROLES)}, "
+                                 f"got {pair!r}")
+            keys[key] = role
+        return keys
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _parse_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [o.strip() for o in value.split(",") if o.strip()]
+        return value
+
+    def current_day(self) -> date:
+        return self.today or date.today()

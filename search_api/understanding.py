@@ -1,0 +1,81 @@
+"""Query understanding for the one search box: is it a code, a document number, a name or a question?"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from analyzers.codes import (
+    USCC_CHARS,
+    CodeKind,
+    classify_code,
+    looks_like_code,
+    looks_like_document_number,
+    normalize_document_number,
+    validate_uscc,
+)
+from analyzers.names import analyze_name
+from analyzers.normalize import normalize_code, normalize_name, normalize_text
+from analyzers.tokens import query_tokens, record_type_of_term
+from synonyms import load_domain_terms
+
+
+class QueryKind(StrEnum):
+    CODE = "code"
+    DOCUMENT_NUMBER = "document_number"
+    NAME = "name"
+    TEXT = "text"
+
+
+@dataclass(slots=True)
+class Understood:
+    kind: QueryKind
+    normalized: str
+    code_kind: str = ""  # uscc, org_code, reg_no when kind is CODE
+    code_valid: bool = True
+    code_reason: str = ""
+    tokens: list[str] = field(default_factory=list)
+    record_types: list[str] = field(default_factory=list)  # types the words name (罚款 → penalty)
+
+
+_TOPIC_WORDS = frozenset(t for g in load_domain_terms() for t in g.terms)
+
+
+def understand(query: str) -> Understood:
+    """Classify a search-box query and normalise it for its kind."""
+    text = normalize_text(query)
+    if looks_like_code(query):
+        check = classify_code(query)
+        if check.kind in (CodeKind.USCC, CodeKind.ORG_CODE, CodeKind.REG_NO) or len(check.normalized) in (17, 18, 19):
+            return Understood(QueryKind.CODE, check.normalized, check.kind.value, check.valid, check.reason)
+    if looks_like_document_number(query):
+        return Understood(QueryKind.DOCUMENT_NUMBER, normalize_document_number(query))
+    tokens = query_tokens(query)
+    types = sorted({t for t in (record_type_of_term(tok) for tok in tokens) if t})
+    parts = analyze_name(query)
+    compact = normalize_name(query)
+    topical = any(tok in _TOPIC_WORDS for tok in tokens)
+    # A name is short, has no spaces or sentence punctuation, and either carries a legal form or names no
+    # topic of the domain; anything else is searched as text.
+    if parts.legal_form or (len(compact) <= 16 and not topical and " " not in text
+                            and not any(p in text for p in "，。？?！!、")):
+        return Understood(QueryKind.NAME, compact, tokens=tokens, record_types=types)
+    return Understood(QueryKind.TEXT, text, tokens=tokens, record_types=types)
+
+
+def one_edit_codes(code: str) -> list[str]:
+    """Valid 统一社会信用代码 one edit away from ``code`` (a character changed, dropped, added or two
+    neighbours swapped): the candidates for "did you mean"."""
+    code = normalize_code(code)
+    variants: set[str] = set()
+    if len(code) == 18:
+        for i in range(18):
+            variants.update(code[:i] + c + code[i + 1:] for c in USCC_CHARS if c != code[i])
+        variants.update(code[:i] + code[i + 1] + code[i] + code[i + 2:] for i in range(17))
+    elif len(code) == 17:
+        for i in range(18):
+            variants.update(code[:i] + c + code[i:] for c in USCC_CHARS)
+    elif len(code) == 19:
+        variants.update(code[:i] + code[i + 1:] for i in range(19))
+    variants.discard(code)
+    return sorted(v for v in variants if validate_uscc(v).valid)

@@ -174,11 +174,18 @@ def header_index(record_type: RecordType) -> dict[str, FieldSpec]:
     return index
 
 
+# Fields that validation may fill for any record type (an ID number or organisation code found in a
+# code column is moved to its own field), and that are personal data wherever they appear.
+MOVED_FIELD_LABELS = {"id_number": "证件号码", "org_code": "组织机构代码", "reg_no": "工商注册号"}
+PERSONAL_FIELDS = frozenset({"id_number", "legal_rep_id_number"})
+
+
 def labels(record_type: RecordType) -> dict[str, str]:
     """Canonical field name → Chinese label for display; amounts uploaded in 万元 are stored in yuan, so
     their label says 元."""
-    return {spec.name: spec.label.replace("(万元)", "(元)") if spec.kind is Kind.AMOUNT_WAN else spec.label
-            for spec in FIELDS[record_type]}
+    own = {spec.name: spec.label.replace("(万元)", "(元)") if spec.kind is Kind.AMOUNT_WAN else spec.label
+           for spec in FIELDS[record_type]}
+    return {**MOVED_FIELD_LABELS, **own}
 
 
 def map_headers(record_type: RecordType, headers: Iterable[str]) -> dict[str, FieldSpec]:

@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from analyzers.codes import mask_id_number, mask_id_numbers_in_text
-from indexer.fields import FIELDS, Kind, labels
+from indexer.fields import PERSONAL_FIELDS, labels
 from indexer.model import Audience, Record, Status, SubjectCategory
 from stores.base import Visibility
 
@@ -44,9 +44,6 @@ def effective_status(record: Record, today: date) -> Status:
     return record.status
 
 
-_PERSONAL = {kind: {s.name for s in specs if s.kind is Kind.PERSONAL_ID} for kind, specs in FIELDS.items()}
-
-
 def mask_value(value: str) -> str:
     """Mask every resident ID number in a value, whatever field it came in."""
     return mask_id_numbers_in_text(value) if value else value
@@ -60,7 +57,7 @@ def present_record(record: Record, viewer: Viewer, today: date) -> dict[str, Any
     field_labels = labels(record.record_type)
     details: dict[str, str] = {}
     for name, value in record.details.items():
-        if public and name in _PERSONAL[record.record_type] and value:
+        if public and name in PERSONAL_FIELDS and value:
             value = mask_id_number(value) if "*" not in value else value
         details[field_labels.get(name, name)] = mask_value(value) if public else value
     code = record.subject_code

@@ -48,7 +48,8 @@ def understand(query: str) -> Understood:
         check = classify_code(query)
         if check.kind in (CodeKind.USCC, CodeKind.ORG_CODE, CodeKind.REG_NO) or len(check.normalized) in (17, 18, 19):
             return Understood(QueryKind.CODE, check.normalized, check.kind.value, check.valid, check.reason)
-    if looks_like_document_number(query):
+    # Other identifiers (承诺编码, 许可编号 such as JY44182026000278) are looked up as document numbers.
+    if looks_like_document_number(query) or looks_like_code(query):
         return Understood(QueryKind.DOCUMENT_NUMBER, normalize_document_number(query))
     tokens = query_tokens(query)
     types = sorted({t for t in (record_type_of_term(tok) for tok in tokens) if t})

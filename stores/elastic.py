@@ -207,11 +207,15 @@ class ElasticStore:
         :meth:`finish_rebuild` swaps the aliases."""
         self._ensure()
         self._write_records, self._write_subjects = self._create_generation()
+        # Bulk loads run several times faster without periodic refreshes; upsert refreshes explicitly where
+        # it needs to read its own writes.
+        self.client.indices.put_settings(index=self._write_records, settings={"index": {"refresh_interval": "-1"}})
 
     def finish_rebuild(self) -> None:
         """Swap both aliases to the new generation in one atomic call and drop the old generation."""
         old = list(self.client.indices.get_alias(name=self.alias)) + \
             list(self.client.indices.get_alias(name=self.subjects_alias))
+        self.client.indices.put_settings(index=self._write_records, settings={"index": {"refresh_interval": "1s"}})
         self.client.indices.refresh(index=[self._write_records, self._write_subjects])
         actions: list[dict[str, Any]] = [{"remove": {"index": i, "alias": a}} for i in old
                                          for a in (self.alias, self.subjects_alias) if i.startswith(a + "-v")]

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from functools import lru_cache
 
 from analyzers.normalize import normalize_code, normalize_text
 
@@ -72,6 +73,7 @@ def id_card_check_char(body: str) -> str:
     return _ID_CHECK[sum(int(c) * w for c, w in zip(body, _ID_WEIGHTS, strict=True)) % 11]
 
 
+@lru_cache(maxsize=65536)
 def validate_uscc(raw: str) -> CodeCheck:
     """Check a 统一社会信用代码 (GB 32100-2015)."""
     code = normalize_code(raw)
@@ -89,6 +91,7 @@ def validate_uscc(raw: str) -> CodeCheck:
     return CodeCheck(CodeKind.USCC, code, True)
 
 
+@lru_cache(maxsize=65536)
 def validate_org_code(raw: str) -> CodeCheck:
     """Check a 组织机构代码 (GB 11714), with or without the hyphen before the check character."""
     code = normalize_code(raw)

@@ -52,6 +52,8 @@ class RowOutcome:
 
 
 def _text(raw: object) -> str:
+    if type(raw) is str:
+        return raw.strip()
     if raw is None:
         return ""
     if isinstance(raw, float) and raw.is_integer():
@@ -122,12 +124,16 @@ def build_record(record_type: RecordType, columns: Mapping[str, FieldSpec], row:
                  source_file: str = "", source_row: int = 0) -> RowOutcome:
     """Validate and normalise one row whose headers ``columns`` maps onto field specs."""
     raw_values: dict[str, object] = {}
+    texts: dict[str, str] = {}
     specs: dict[str, FieldSpec] = {}
     for header, spec in columns.items():
-        value = row.get(header)
-        if _text(value) and spec.name not in raw_values:
-            raw_values[spec.name] = value
         specs.setdefault(spec.name, spec)
+        if spec.name in texts:
+            continue  # several headers for one field (CF_NR and CF_JG): the first filled one wins
+        value = row.get(header)
+        text = _text(value)
+        if text:
+            raw_values[spec.name], texts[spec.name] = value, text
 
     problems: list[Problem] = []
     values: dict[str, str] = {}
@@ -135,7 +141,7 @@ def build_record(record_type: RecordType, columns: Mapping[str, FieldSpec], row:
     amounts: dict[str, float | None] = {}
     for name, spec in specs.items():
         raw = raw_values.get(name)
-        text = _text(raw)
+        text = texts.get(name, "")
         if not text:
             if spec.required:
                 problems.append(Problem(spec.label, "", "必填字段为空"))
@@ -158,7 +164,7 @@ def build_record(record_type: RecordType, columns: Mapping[str, FieldSpec], row:
     for name, spec in specs.items():
         if spec.required and spec.kind is Kind.DATE and name in raw_values and dates.get(name) is None \
                 and not any(p.field == spec.label for p in problems):
-            problems.append(Problem(spec.label, _text(raw_values[name]), "必填日期不能为长期或空"))
+            problems.append(Problem(spec.label, texts[name], "必填日期不能为长期或空"))
     if problems:
         return RowOutcome(problems=problems)
 

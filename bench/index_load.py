@@ -1,0 +1,123 @@
+"""End-to-end indexing of a generated corpus into the embedded store, next to the bare analysis rate of
+the same records (the same pipeline writing to a store that discards), with peak memory of the whole
+process tree.
+
+Run: python bench/index_load.py --records 1000000   (appends to bench/RESULTS.md)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import record  # noqa: E402
+from indexer.analysis import AnalysedRecord  # noqa: E402
+from indexer.pipeline import load  # noqa: E402
+from stores.base import UpsertCounts  # noqa: E402
+
+OUT = Path(__file__).resolve().parent / "out"
+SCRIPT = Path(sys.executable).parent / "credit-search"
+
+
+class DiscardingStore:
+    """Accepts batches and drops them: what remains is reading, validation and analysis."""
+
+    def upsert(self, docs: Sequence[AnalysedRecord]) -> UpsertCounts:
+        return UpsertCounts(inserted=len(docs))
+
+
+def tree_rss_mib(pid: int) -> float:
+    """Resident memory of a process and all its descendants."""
+    total = 0
+    pids = [pid]
+    while pids:
+        current = pids.pop()
+        try:
+            with open(f"/proc/{current}/statm") as fh:
+                total += int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            with open(f"/proc/{current}/task/{current}/children") as fh:
+                pids.extend(int(p) for p in fh.read().split())
+        except OSError:
+            continue
+    return total / 2**20
+
+
+def run_with_peak(cmd: list[str]) -> tuple[float, float, str]:
+    peak = 0.0
+    started = time.perf_counter()
+    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, tree_rss_mib(process.pid))
+            time.sleep(0.25)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    stdout, _ = process.communicate()
+    done.set()
+    sampler.join()
+    return time.perf_counter() - started, peak, stdout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=1000000)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    corpus = OUT / f"corpus-{args.records}"
+    if not (corpus / "manifest.json").exists():
+        subprocess.run([str(SCRIPT), "generate", "--records", str(args.records), "--seed", str(args.seed),
+                        "--out", str(corpus)], check=True)
+    manifest = json.loads((corpus / "manifest.json").read_text(encoding="utf-8"))
+    files = [corpus / name for name in manifest["files"]]
+    rows = sum(f["rows"] for f in manifest["files"].values())
+
+    started = time.perf_counter()
+    bare = load(files, DiscardingStore(), reject_dir=OUT / "bare-rejects")  # type: ignore[arg-type]
+    bare_seconds = time.perf_counter() - started
+    bare_rate = bare.read / bare_seconds
+
+    data = OUT / f"data-{args.records}"
+    shutil.rmtree(data, ignore_errors=True)
+    seconds, peak, stdout = run_with_peak([str(SCRIPT), "index", *map(str, files), "--data-dir", str(data)])
+    e2e_rate = rows / seconds
+    again_seconds, again_peak, _ = run_with_peak([str(SCRIPT), "index", *map(str, files), "--data-dir", str(data)])
+    size = sum(p.stat().st_size for p in data.glob("credit.sqlite3*")) / 2**20
+    summary = "\n".join(line for line in stdout.splitlines() if line.strip() and "条/秒" not in line)
+
+    body = f"""
+Corpus: `credit-search generate --records {args.records} --seed {args.seed}` ({rows:,} rows in {len(files)} files:
+CSV UTF-8 / UTF-8-BOM / GBK, XLSX, JSON, JSONL). Two analysis worker processes (both cores) plus the
+reading/writing process.
+
+| measurement | seconds | records/s | peak RSS (process tree) | target |
+|---|---|---|---|---|
+| bare analysis: read + validate + analyse, store discards | {bare_seconds:,.1f} | {bare_rate:,.0f} | — | baseline |
+| end to end: `credit-search index` into the embedded store | {seconds:,.1f} | {e2e_rate:,.0f} (**{e2e_rate / bare_rate:.2f}×** bare) | {peak:,.0f} MiB | ≥ 5,000/s, ≥ 0.6× bare, ≤ 2 GiB |
+| second run of the same command (everything unchanged) | {again_seconds:,.1f} | {rows / again_seconds:,.0f} | {again_peak:,.0f} MiB | idempotent |
+
+Store size on disk: {size:,.0f} MiB. Load summary of the first run:
+
+```
+{summary}
+```
+"""
+    record(f"Indexing {args.records:,} records (indexer issue)", f"python bench/index_load.py --records {args.records}",
+           body)
+
+
+if __name__ == "__main__":
+    main()

@@ -18,17 +18,22 @@ def _piece(text: str) -> tuple[str, str]:
     return "".join(full).lower(), "".join(initials).lower()
 
 
+def pinyin_of_normalized(*pieces: str) -> tuple[str, str]:
+    """:func:`pinyin_forms` for pieces that are already normalised and free of brackets (the parts that
+    :func:`analyzers.names.analyze_name` returns), skipping normalisation."""
+    full, initials = [], []
+    for piece in pieces:
+        if piece:
+            f, i = _piece(piece)
+            full.append(f)
+            initials.append(i)
+    return "".join(full), "".join(initials)
+
+
 def pinyin_forms(*pieces: str) -> tuple[str, str]:
     """Full pinyin and initials of a name given whole or in pieces (region, core, industry), lower case,
     without separators. Non-Chinese characters are kept, so ``ABC科技`` gives ``abckeji`` and ``abckj``.
 
     Passing the pieces of an analysed name keeps the phrase readings of each piece (银行 → yinhang).
     """
-    full, initials = [], []
-    for piece in pieces:
-        text = normalize_name(piece).replace("(", "").replace(")", "")
-        if text:
-            f, i = _piece(text)
-            full.append(f)
-            initials.append(i)
-    return "".join(full), "".join(initials)
+    return pinyin_of_normalized(*(normalize_name(p).replace("(", "").replace(")", "") for p in pieces))

@@ -1,7 +1,9 @@
 """The analysis step of indexing: a canonical record becomes the pre-analysed document a store keeps.
 
 Stores never analyse text themselves; they receive the tokens made here by the same ``analyzers`` code
-that analyses queries, so indexing and search cannot disagree.
+that analyses queries, so indexing and search cannot disagree. The document is flat (strings and
+pre-joined token streams) because it crosses from the analysis worker processes to the writing process,
+and pickling a flat object is several times cheaper than pickling the record and its token lists.
 """
 
 from __future__ import annotations
@@ -9,12 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 
 from analyzers.names import analyze_name, name_ngrams
-from analyzers.pinyin import pinyin_forms
+from analyzers.pinyin import pinyin_of_normalized
 from analyzers.tokens import index_tokens
-from indexer.model import Record, record_to_dict, subject_key
+from indexer.model import Record, Status, record_from_dict, record_to_dict, subject_key
 from indexer.rows import TEXT_FIELDS
 
 # Fields that corrections or the load itself change; they are not part of a record's content.
@@ -25,41 +28,60 @@ _VOLATILE = ("status", "status_reason", "status_date", "source_file", "source_ro
 class AnalysedRecord:
     """A record with everything a store needs to index it."""
 
-    record: Record
     id: str
+    record_type: str
     subject_key: str
-    name_key: str
-    name_tokens: list[str]
-    text_tokens: list[str]
-    suggest_forms: list[str]  # prefixes of these find the subject in autocomplete
-    content_hash: str
-    body: str  # the record as JSON, made here so that the writing process only writes
+    subject_name: str
+    subject_code: str
+    org_code: str
+    reg_no: str
+    document_number: str
+    decision_date: str | None
+    publish_until: str | None
+    authority: str
+    district: str
+    category: str
+    amount: float | None
+    audience: str
+    name_tokens: str  # space-separated
+    text_tokens: str  # space-separated
+    suggest_forms: tuple[str, ...]  # prefixes of these find the subject in autocomplete
+    content_hash: str  # what the source said, so a reload can tell unchanged from updated
+    body: str  # the record as JSON
+
+    @property
+    def record(self) -> Record:
+        return record_from_dict(json.loads(self.body))
 
 
-def content_hash(record: Record) -> str:
-    """A hash of what the source said about a record, so a reload can tell unchanged from updated."""
+def encode(record: Record) -> tuple[str, str]:
+    """The content hash and JSON body of a record, from one encoding: the content comes first in a
+    canonical order and is hashed; the volatile fields (status, source position) are appended."""
     data = record_to_dict(record)
-    for key in _VOLATILE:
-        data.pop(key, None)
-    return hashlib.blake2b(json.dumps(data, ensure_ascii=False, sort_keys=True).encode(),
-                           digest_size=12).hexdigest()
+    volatile = {key: data.pop(key) for key in _VOLATILE}
+    data["details"] = dict(sorted(record.details.items()))
+    content = json.dumps(data, ensure_ascii=False)
+    digest = hashlib.blake2b(content.encode(), digest_size=12).hexdigest()
+    return digest, content[:-1] + ", " + json.dumps(volatile, ensure_ascii=False)[1:]
 
 
-def record_body(record: Record) -> str:
-    """The record as the JSON text stores keep."""
-    return json.dumps(record_to_dict(record), ensure_ascii=False)
+def with_status(body: str, status: Status, reason: str, when: date | None) -> str:
+    """A record body with its status replaced (a stored correction applied to a reloaded row)."""
+    data = json.loads(body)
+    data.update(status=status.value, status_reason=reason, status_date=when.isoformat() if when else None)
+    return json.dumps(data, ensure_ascii=False)
 
 
 @lru_cache(maxsize=131072)
-def suggest_forms(name: str) -> list[str]:
+def suggest_forms(name: str) -> tuple[str, ...]:
     """The spellings under which autocomplete finds a subject: the full normalised name, the name without
     its region, short region + name, and the full pinyin and initials of the last two."""
     parts = analyze_name(name)
     body = parts.core + parts.industry
     forms = {parts.normalized, body, parts.region_short + body}
-    forms.update(pinyin_forms(parts.core, parts.industry))
-    forms.update(pinyin_forms(parts.region_short, parts.core, parts.industry))
-    return sorted(f for f in forms if f)
+    forms.update(pinyin_of_normalized(parts.core, parts.industry))
+    forms.update(pinyin_of_normalized(parts.region_short, parts.core, parts.industry))
+    return tuple(sorted(f for f in forms if f))
 
 
 def text_tokens(record: Record) -> list[str]:
@@ -82,14 +104,26 @@ def _field_tokens(value: str) -> tuple[str, ...]:
 def analyse(record: Record) -> AnalysedRecord:
     """Analyse one record with the shared analyzers."""
     parts = analyze_name(record.subject_name)
+    digest, body = encode(record)
     return AnalysedRecord(
-        record=record,
         id=record.id,
+        record_type=record.record_type.value,
         subject_key=subject_key(record),
-        name_key=parts.key,
-        name_tokens=name_ngrams(parts.normalized),
-        text_tokens=text_tokens(record),
+        subject_name=record.subject_name,
+        subject_code=record.subject_code,
+        org_code=record.details.get("org_code", ""),
+        reg_no=record.details.get("reg_no", ""),
+        document_number=record.document_number,
+        decision_date=record.decision_date.isoformat() if record.decision_date else None,
+        publish_until=record.publish_until.isoformat() if record.publish_until else None,
+        authority=record.authority,
+        district=record.district,
+        category=record.category,
+        amount=record.amount,
+        audience=record.audience.value,
+        name_tokens=" ".join(name_ngrams(parts.normalized)),
+        text_tokens=" ".join(text_tokens(record)),
         suggest_forms=suggest_forms(record.subject_name),
-        content_hash=content_hash(record),
-        body=record_body(record),
+        content_hash=digest,
+        body=body,
     )

@@ -154,6 +154,7 @@ def load(paths: Sequence[Path], store: Store, record_type: RecordType | None = N
                                 rejects, pool, workers, bar)
             except UnreadableInput as exc:
                 summary.unusable.append(str(exc))
+        store.flush()
     finally:
         bar.close()
         if pool is not None:

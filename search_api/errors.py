@@ -84,7 +84,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        messages = {404: ("not_found", "请求的地址不存在"), 405: ("method_not_allowed", "不支持该请求方法"),
+        messages = {403: ("forbidden", "无权访问"), 404: ("not_found", "请求的地址不存在"),
+                    405: ("method_not_allowed", "不支持该请求方法"),
                     413: ("payload_too_large", "请求内容过大")}
         code, message = messages.get(exc.status_code, ("http_error", "请求无法处理"))
         return JSONResponse(error_body(code, message), status_code=exc.status_code)

@@ -37,6 +37,19 @@ def visibility_for(viewer: Viewer, today: date) -> Visibility:
                       published_on=today)
 
 
+def status_filter(viewer: Viewer, status: Status, today: date) -> tuple[Visibility, date | None]:
+    """The visibility and publication-end bound that select records of one status, for staff only:
+    ``expired`` is an active record whose publication window has ended."""
+    if not viewer.is_staff:
+        raise PermissionError("status filter is for staff")
+    everyone = frozenset(Audience)
+    if status is Status.ACTIVE:
+        return Visibility(frozenset({Status.ACTIVE}), everyone, today), None
+    if status is Status.EXPIRED:
+        return Visibility(frozenset({Status.ACTIVE}), everyone, None), today
+    return Visibility(frozenset({status}), everyone, None), None
+
+
 def effective_status(record: Record, today: date) -> Status:
     """The status a viewer is told: a record past its publication end date counts as expired."""
     if record.status is Status.ACTIVE and record.publish_until and record.publish_until < today:

@@ -88,6 +88,7 @@ class ErrorResponse(BaseModel):
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "API Key 无效"},
+    403: {"model": ErrorResponse, "description": "仅员工可用的参数"},
     422: {"model": ErrorResponse, "description": "参数无效（中文说明）"},
     503: {"model": ErrorResponse, "description": "检索服务暂时不可用"},
 }

@@ -17,7 +17,7 @@ from analyzers.normalize import normalize_name
 from analyzers.tokens import expand_synonyms
 from indexer.model import Record, RecordType, Status
 from search_api.errors import ApiError
-from search_api.publication import Viewer, effective_status, present_record, visibility_for
+from search_api.publication import Viewer, effective_status, present_record, status_filter, visibility_for
 from search_api.ranking import alias_target, score_name
 from search_api.settings import ApiSettings
 from search_api.understanding import QueryKind, Understood, one_edit_codes, understand
@@ -38,6 +38,7 @@ class SearchParams:
     page: int = 1
     size: int = 10
     cursor: str | None = None
+    status: Status | None = None  # staff only
 
 
 def _encode_cursor(data: dict[str, Any]) -> str:
@@ -97,9 +98,16 @@ class SearchService:
         self.settings = settings
 
     def _filters(self, params: SearchParams, viewer: Viewer) -> Filters:
-        return Filters(visibility=visibility_for(viewer, self.settings.current_day()), record_types=params.types,
-                       authority=params.authority, district=params.district, category=params.category,
-                       date_from=params.date_from, date_to=params.date_to)
+        today = self.settings.current_day()
+        visibility, ended_before = visibility_for(viewer, today), None
+        if params.status is not None:
+            if not viewer.is_staff:
+                raise ApiError(403, "staff_only", "按状态筛选仅对员工开放，请在请求头 X-API-Key 中提供员工密钥",
+                               {"field": "status"})
+            visibility, ended_before = status_filter(viewer, params.status, today)
+        return Filters(visibility=visibility, record_types=params.types, authority=params.authority,
+                       district=params.district, category=params.category, date_from=params.date_from,
+                       date_to=params.date_to, ended_before=ended_before)
 
     def _present(self, records: list[Record], viewer: Viewer) -> list[dict[str, Any]]:
         today = self.settings.current_day()

@@ -59,6 +59,7 @@ class Filters:
     date_from: date | None = None
     date_to: date | None = None
     subject_keys: tuple[str, ...] = ()
+    ended_before: date | None = None  # only records whose publication ended before this day (expired)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +106,11 @@ class Store(Protocol):
     def upsert(self, docs: Sequence[AnalysedRecord]) -> UpsertCounts:
         """Insert or update a batch atomically; records whose content is unchanged are left alone and a
         stored correction (repaired, withdrawn) survives a reload of the same source row."""
+        ...
+
+    def flush(self) -> None:
+        """Bring derived data (subjects, suggestions) up to date with every upsert so far. Loads call it
+        at their end; readers see subjects as of the last flush."""
         ...
 
     def get(self, record_id: str) -> Record | None: ...

@@ -32,7 +32,7 @@ from elasticsearch.dsl import (
     token_filter,
 )
 
-from indexer.analysis import AnalysedRecord
+from indexer.analysis import AnalysedRecord, with_status
 from indexer.model import Record, RecordType, Status, record_from_dict, record_to_dict
 from stores.base import Clause, Filters, Hit, HitPage, StoreUnavailable, Subject, UpsertCounts
 from synonyms import load_domain_terms
@@ -126,6 +126,8 @@ def filter_queries(filters: Filters) -> list[Any]:
     if filters.date_from or filters.date_to:
         bounds = {k: v.isoformat() for k, v in (("gte", filters.date_from), ("lte", filters.date_to)) if v}
         out.append(Q("range", decision_date=bounds))
+    if filters.ended_before:
+        out.append(Q("range", publish_until={"lt": filters.ended_before.isoformat()}))
     if filters.subject_keys:
         out.append(Q("terms", subject_key=list(filters.subject_keys)))
     return out
@@ -149,21 +151,19 @@ def build_search(index: str, clauses: Sequence[Clause], filters: Filters, limit:
     return s
 
 
-def _document(doc: AnalysedRecord) -> dict[str, Any]:
-    r = doc.record
+def _document(doc: AnalysedRecord, status: Status, reason: str, when: date | None) -> dict[str, Any]:
+    body = json.loads(with_status(doc.body, status, reason, when))
     return {
-        "id": doc.id, "record_type": r.record_type.value, "subject_key": doc.subject_key,
-        "subject_name": r.subject_name, "subject_code": r.subject_code,
-        "org_code": r.details.get("org_code", ""), "reg_no": r.details.get("reg_no", ""),
-        "document_number": r.document_number, "authority": r.authority, "district": r.district,
-        "category": r.category, "category_terms": " ".join(r.category.replace("、", " ").replace(",", " ").split()),
-        "decision_date": r.decision_date.isoformat() if r.decision_date else None,
-        "publish_until": r.publish_until.isoformat() if r.publish_until else None,
-        "status_date": r.status_date.isoformat() if r.status_date else None,
-        "amount": r.amount, "status": r.status.value, "status_reason": r.status_reason, "audience": r.audience.value,
-        "content_hash": doc.content_hash, "name_tokens": " ".join(doc.name_tokens),
-        "text_tokens": " ".join(doc.text_tokens), "suggest_forms": doc.suggest_forms,
-        "body": record_to_dict(r),
+        "id": doc.id, "record_type": doc.record_type, "subject_key": doc.subject_key,
+        "subject_name": doc.subject_name, "subject_code": doc.subject_code, "org_code": doc.org_code,
+        "reg_no": doc.reg_no, "document_number": doc.document_number, "authority": doc.authority,
+        "district": doc.district, "category": doc.category,
+        "category_terms": " ".join(doc.category.replace("、", " ").replace(",", " ").split()),
+        "decision_date": doc.decision_date, "publish_until": doc.publish_until,
+        "status_date": when.isoformat() if when else None, "amount": doc.amount, "status": status.value,
+        "status_reason": reason, "audience": doc.audience, "content_hash": doc.content_hash,
+        "name_tokens": doc.name_tokens, "text_tokens": doc.text_tokens, "suggest_forms": list(doc.suggest_forms),
+        "body": body,
     }
 
 
@@ -252,9 +252,10 @@ class ElasticStore:
             if old is not None and old["content_hash"] == doc.content_hash:
                 counts.unchanged += 1
                 continue
+            status, reason, when = Status.ACTIVE, "", None
             if old is not None and old["status"] != Status.ACTIVE:
-                doc.record.status, doc.record.status_reason = Status(old["status"]), old.get("status_reason", "")
-                doc.record.status_date = date.fromisoformat(old["status_date"]) if old.get("status_date") else None
+                status, reason = Status(old["status"]), old.get("status_reason", "")
+                when = date.fromisoformat(old["status_date"]) if old.get("status_date") else None
             if old is None:
                 counts.inserted += 1
             else:
@@ -262,7 +263,7 @@ class ElasticStore:
                 touched.add(old["subject_key"])
             touched.add(doc.subject_key)
             actions.append({"_op_type": "index", "_index": self._write_records, "_id": doc.id,
-                            "_source": _document(doc)})
+                            "_source": _document(doc, status, reason, when)})
         self._bulk(actions)
         self.client.indices.refresh(index=self._write_records)
         self._refresh_subjects(touched)
@@ -300,6 +301,9 @@ class ElasticStore:
             if not ok and item.get("delete", {}).get("status") != 404:
                 raise StoreUnavailable(f"subject update failed: {item}")
         self.client.indices.refresh(index=self._write_subjects)
+
+    def flush(self) -> None:
+        """Subjects are refreshed with each batch here: aggregations over the batch's keys are cheap."""
 
     def set_status(self, record_id: str, status: Status, reason: str, when: date | None) -> bool:
         record = self.get(record_id)

@@ -18,7 +18,7 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from indexer.analysis import AnalysedRecord
+from indexer.analysis import AnalysedRecord, with_status
 from indexer.model import Record, RecordType, Status, record_from_dict, record_to_dict
 from stores.base import (
     FACET_FIELDS,
@@ -73,6 +73,7 @@ CREATE TABLE IF NOT EXISTS subjects (
 CREATE INDEX IF NOT EXISTS subjects_code ON subjects(code);
 CREATE INDEX IF NOT EXISTS subjects_org_code ON subjects(org_code);
 CREATE INDEX IF NOT EXISTS subjects_reg_no ON subjects(reg_no);
+CREATE TABLE IF NOT EXISTS dirty_subjects (key TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS suggest (
     form TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -114,6 +115,7 @@ class EmbeddedStore:
             raise StoreUnavailable(f"no index at {self.path}: run `credit-search index` first")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        self._forms_written: set[tuple[str, str]] = set()  # (subject key, name) whose forms are stored
         # executescript commits on its own; the statements are idempotent (IF NOT EXISTS).
         self._db().executescript(_SCHEMA)
 
@@ -178,25 +180,28 @@ class EmbeddedStore:
                 if old is not None and old[1] == doc.content_hash:
                     counts.unchanged += 1
                     continue
+                status: tuple[str, str, str | None] = (Status.ACTIVE.value, "", None)
+                body = doc.body
                 if old is not None and old[3] != Status.ACTIVE:
                     # A correction (repair, withdrawal) outlives a reload of the same source row.
-                    record = doc.record
-                    record.status, record.status_reason = Status(old[3]), old[4]
-                    record.status_date = date.fromisoformat(old[5]) if old[5] else None
-                    doc.body = json.dumps(record_to_dict(record), ensure_ascii=False)
+                    status = (old[3], old[4], old[5])
+                    body = with_status(body, Status(old[3]), old[4], date.fromisoformat(old[5]) if old[5] else None)
                 if old is None:
                     rowid = next_rowid
                     next_rowid += 1
-                    inserts.append((rowid, *self._row(doc)))
+                    inserts.append((rowid, *self._row(doc, status, body)))
                     counts.inserted += 1
                 else:
                     rowid = old[0]
-                    updates.append((*self._row(doc), rowid))
+                    updates.append((*self._row(doc, status, body), rowid))
                     touched.add(old[2])
                     counts.updated += 1
-                fts.append((rowid, " ".join(doc.name_tokens), " ".join(doc.text_tokens)))
+                fts.append((rowid, doc.name_tokens, doc.text_tokens))
                 touched.add(doc.subject_key)
-                forms.update((form, doc.subject_key) for form in doc.suggest_forms)
+                named = (doc.subject_key, doc.subject_name)
+                if named not in self._forms_written:
+                    self._forms_written.add(named)
+                    forms.update((form, doc.subject_key) for form in doc.suggest_forms)
             db.executemany(f"INSERT INTO records (rowid, {','.join(_RECORD_COLUMNS)}) "
                            f"VALUES ({','.join('?' * (len(_RECORD_COLUMNS) + 1))})", inserts)
             db.executemany(f"UPDATE records SET {','.join(c + '=?' for c in _RECORD_COLUMNS)} WHERE rowid=?",
@@ -204,17 +209,27 @@ class EmbeddedStore:
             db.executemany("DELETE FROM fts WHERE rowid=?", [(u[-1],) for u in updates])
             db.executemany("INSERT INTO fts (rowid, name, text) VALUES (?, ?, ?)", fts)
             db.executemany("INSERT OR IGNORE INTO suggest (form, key) VALUES (?, ?)", forms)
-            self._refresh_subjects(db, touched)
+            # Subject rows are derived from records; recomputing them once per load instead of once per
+            # batch saves most of the writer's time. The dirty set commits with the records, so a killed
+            # load leaves it for the rerun's flush.
+            db.executemany("INSERT OR IGNORE INTO dirty_subjects (key) VALUES (?)", [(k,) for k in touched])
         return counts
 
+    def flush(self) -> None:
+        """Recompute the subject rows of every subject touched since the last flush."""
+        while True:
+            with self._write() as db:
+                keys = {k for (k,) in db.execute("SELECT key FROM dirty_subjects LIMIT 5000")}
+                if not keys:
+                    return
+                self._refresh_subjects(db, keys)
+                db.executemany("DELETE FROM dirty_subjects WHERE key = ?", [(k,) for k in keys])
+
     @staticmethod
-    def _row(doc: AnalysedRecord) -> tuple[object, ...]:
-        r = doc.record
-        return (doc.id, r.record_type.value, doc.subject_key, r.subject_name, r.subject_code,
-                r.details.get("org_code", ""), r.details.get("reg_no", ""), r.document_number,
-                _iso(r.decision_date), _iso(r.publish_until), r.authority, r.district, r.category, r.amount,
-                r.status.value, r.status_reason, _iso(r.status_date), r.audience.value, doc.content_hash,
-                doc.body)
+    def _row(doc: AnalysedRecord, status: tuple[str, str, str | None], body: str) -> tuple[object, ...]:
+        return (doc.id, doc.record_type, doc.subject_key, doc.subject_name, doc.subject_code, doc.org_code,
+                doc.reg_no, doc.document_number, doc.decision_date, doc.publish_until, doc.authority, doc.district,
+                doc.category, doc.amount, *status, doc.audience, doc.content_hash, body)
 
     @staticmethod
     def _refresh_subjects(db: sqlite3.Connection, keys: set[str]) -> None:
@@ -297,6 +312,9 @@ class EmbeddedStore:
         if filters.date_to:
             sql.append("r.decision_date <= ?")
             args.append(filters.date_to.isoformat())
+        if filters.ended_before:
+            sql.append("r.publish_until < ?")
+            args.append(filters.ended_before.isoformat())
         if filters.subject_keys:
             sql.append(f"r.subject_key IN ({','.join('?' * len(filters.subject_keys))})")
             args.extend(filters.subject_keys)
@@ -330,14 +348,16 @@ class EmbeddedStore:
             hits = [Hit(record_from_dict(json.loads(body)), -float(s), f"{float(s)!r}:{rowid}")
                     for body, s, rowid in rows]
             if facets:
+                # SQLite counts the combinations in C; Python only folds a few hundred rows per facet.
                 columns = ", ".join(_FACET_SQL[f] for f in FACET_FIELDS)
                 counters: list[Counter[str]] = [Counter() for _ in FACET_FIELDS]
-                rows_seen = db.execute(f"SELECT {columns} FROM {source} WHERE {where}", args).fetchall()
-                total = len(rows_seen)
-                for row in rows_seen:
-                    for counter, value in zip(counters, row, strict=True):
+                total = 0
+                for *values, n in db.execute(f"SELECT {columns}, count(*) FROM {source} WHERE {where} "
+                                             f"GROUP BY {columns}", args):
+                    total += n
+                    for counter, value in zip(counters, values, strict=True):
                         if value:
-                            counter[value] += 1
+                            counter[value] += n
                 facet_map = {f: dict(c.most_common(20)) for f, c in zip(FACET_FIELDS, counters, strict=True)}
             else:
                 total = int(db.execute(f"SELECT count(*) FROM {source} WHERE {where}", args).fetchone()[0])

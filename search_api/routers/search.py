@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from indexer.model import RecordType
+from indexer.model import RecordType, Status
 from search_api.deps import CurrentViewer, Service
 from search_api.errors import ApiError
 from search_api.schemas import ERRORS, SearchResponse
@@ -48,11 +48,13 @@ def search(
     size: Annotated[int, Query(ge=1, le=50)] = 10,
     cursor: Annotated[str | None, Query(max_length=500, description="深度翻页游标（next_cursor）")] = None,
     mode: Annotated[Literal["keyword", "semantic", "hybrid"], Query(description="检索模式")] = "keyword",
+    status: Annotated[Status | None,
+                      Query(description="按状态筛选（仅员工）：active、expired、repaired、withdrawn")] = None,
 ) -> dict[str, object]:
     """Understands the query (``query.kind``), applies the publication rules and masks personal data."""
     if mode != "keyword":
         raise ApiError(422, "mode_unavailable", f"检索模式“{mode}”尚未启用，当前仅支持 keyword", {"field": "mode"})
     params = SearchParams(q=q.strip() or q, types=_types(type), authority=authority.strip(), district=district.strip(),
                           category=category.strip(), date_from=date_from, date_to=date_to, page=page, size=size,
-                          cursor=cursor)
+                          cursor=cursor, status=status)
     return service.search(params, viewer)

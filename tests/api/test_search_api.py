@@ -158,6 +158,15 @@ def test_hidden_records_public_versus_staff(client: httpx.Client, staff: httpx.C
     assert expired_view["status"] == "expired"
 
 
+def test_staff_filter_by_status(client: httpx.Client, staff: httpx.Client) -> None:
+    for status in ("withdrawn", "repaired", "expired", "active"):
+        body = _search(staff, "罚款", status=status, size=50)
+        assert body["total"] > 0, status
+        assert {i["status"] for i in body["items"]} == {status}
+    forbidden = client.get("/v1/search", params={"q": "罚款", "status": "withdrawn"})
+    assert forbidden.status_code == 403 and forbidden.json()["error"]["code"] == "staff_only"
+
+
 def test_entity_profile(client: httpx.Client, staff: httpx.Client, store: EmbeddedStore) -> None:
     record = _company(store)
     response = client.get(f"/v1/entities/{record.subject_code.lower()}")

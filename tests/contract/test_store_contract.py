@@ -171,6 +171,7 @@ def test_paging_with_a_cursor_and_facets(store: Store) -> None:
 def test_subject_lookups(store: Store) -> None:
     docs = corpus()
     store.upsert(docs)
+    store.flush()
     (subject,) = store.subjects_by_code([HENGDA])
     assert subject.name == "清远市恒达建筑工程有限公司" and subject.record_count == 3
     assert store.subjects_by_code([HENGDA[8:17]])[0].key == subject.key  # by 组织机构代码 inside the USCC
@@ -183,6 +184,7 @@ def test_subject_lookups(store: Store) -> None:
 
 def test_suggest_by_prefix_and_pinyin(store: Store) -> None:
     store.upsert(corpus())
+    store.flush()
     assert [s.code for s in store.suggest("清远恒", 10)] == [HENGDA]
     assert [s.code for s in store.suggest("qyhd", 10)] == [HENGDA]
     assert [s.code for s in store.suggest("hengda", 10)] == [HENGDA]

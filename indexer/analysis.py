@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -84,21 +85,28 @@ def suggest_forms(name: str) -> tuple[str, ...]:
     return tuple(sorted(f for f in forms if f))
 
 
+# jieba cuts text into independent blocks at punctuation and spaces, so analysing clause by clause gives
+# the same tokens as analysing the whole text (tests/test_analysis.py checks it).
+_CLAUSE = re.compile(r"[，；。、,;：:！？!?\s]+")
+
+
 def text_tokens(record: Record) -> list[str]:
-    """Index tokens of a record's descriptive fields, analysed field by field: fields such as the legal
-    basis or the violation type repeat across thousands of records, so each distinct value is analysed
-    once per process."""
+    """Index tokens of a record's descriptive fields, analysed clause by clause with a cache: legal bases,
+    violation types and boilerplate clauses (当事人…未明码标价) repeat across thousands of records while the
+    clause with an amount or a date varies, so most clauses are analysed once per process."""
     tokens: list[str] = []
     for name in TEXT_FIELDS[record.record_type]:
         value = record.details.get(name)
         if value:
-            tokens.extend(_field_tokens(value))
+            for clause in _CLAUSE.split(value):
+                if clause:
+                    tokens.extend(_clause_tokens(clause))
     return tokens
 
 
 @lru_cache(maxsize=262144)
-def _field_tokens(value: str) -> tuple[str, ...]:
-    return tuple(index_tokens(value))
+def _clause_tokens(clause: str) -> tuple[str, ...]:
+    return tuple(index_tokens(clause))
 
 
 def analyse(record: Record) -> AnalysedRecord:

@@ -73,7 +73,7 @@ def wrk(base: str, paths: list[str], connections: int, seconds: int) -> dict[str
     out = subprocess.run(["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--latency",
                           "--timeout", "10s", "-s", fh.name, base], capture_output=True, text=True, check=True).stdout
     os.unlink(fh.name)
-    percentiles = dict(re.findall(r"^\s+(50|99)\.000%\s+(\S+)", out, re.M))
+    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {"p50": _ms(percentiles["50"]), "p99": _ms(percentiles["99"]),
             "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]

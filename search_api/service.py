@@ -6,6 +6,7 @@ import base64
 import html
 import json
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -96,6 +97,7 @@ class SearchService:
     def __init__(self, store: Store, settings: ApiSettings) -> None:
         self.store = store
         self.settings = settings
+        self._count, self._counted_at = 0, float("-inf")
 
     def _filters(self, params: SearchParams, viewer: Viewer) -> Filters:
         today = self.settings.current_day()
@@ -125,7 +127,16 @@ class SearchService:
             if found:
                 return self._listing(found, params, viewer, query)
             query["fallback"] = "text"
+        if understood.maybe_name and self._names_a_subject(understood, filters):
+            understood = replace(understood, kind=QueryKind.NAME, normalized=normalize_name(params.q))
+            query.update(kind=understood.kind.value, normalized=understood.normalized)
         return self._search_terms(understood, params, filters, viewer, query)
+
+    def _names_a_subject(self, understood: Understood, filters: Filters) -> bool:
+        """True when a short query that could be a name matches an indexed subject name well."""
+        as_name = replace(understood, kind=QueryKind.NAME, normalized=normalize_name(understood.normalized))
+        hits = self.store.search(self._clauses(as_name, relaxed=True), filters, 20).hits
+        return any(score_name(as_name.normalized, h.record.subject_name).score >= 0.8 for h in hits)
 
     def _listing(self, records: list[Record], params: SearchParams, viewer: Viewer,
                  query: dict[str, Any]) -> dict[str, Any]:
@@ -158,6 +169,21 @@ class SearchService:
                 out.append({"code": subject.code, "name": subject.name})
         return out
 
+    def _informative(self, grams: list[str]) -> list[str]:
+        """The bigrams rare enough to select candidates (at most 1% of records, or the two rarest): any
+        common bigram (建筑, 工程, a county name) would pull in tens of thousands of records."""
+        frequencies = self.store.document_frequencies("name", grams)
+        found = sorted((n, g) for g, n in frequencies.items() if n > 0)
+        limit = max(1000, self._record_count() // 100)
+        rare = [g for n, g in found if n <= limit]
+        return rare or [g for _, g in found[:2]]
+
+    def _record_count(self) -> int:
+        now = time.monotonic()
+        if now - self._counted_at > 60:
+            self._count, self._counted_at = self.store.count(), now
+        return self._count
+
     def _clauses(self, understood: Understood, relaxed: bool) -> list[Clause]:
         if understood.kind is QueryKind.NAME:
             names = [understood.normalized]
@@ -168,7 +194,10 @@ class SearchService:
                 parts = analyze_name(name)
                 body = parts.core + parts.industry if len(parts.core + parts.industry) >= 2 else parts.normalized
                 grams = [g for g in name_ngrams(body) if len(g) == 2] or name_ngrams(body)
-                clauses.append(Clause("name", tuple((g,) for g in grams), "any" if relaxed else "all"))
+                if relaxed:
+                    clauses.append(Clause("name", tuple((g,) for g in self._informative(grams)), "any"))
+                else:
+                    clauses.append(Clause("name", tuple((g,) for g in grams), "all"))
             return clauses
         groups = tuple(expand_synonyms(t) for t in understood.tokens)
         name_grams = tuple((g,) for g in name_ngrams(normalize_name(understood.normalized)) if len(g) == 2)

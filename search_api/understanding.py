@@ -29,6 +29,9 @@ class QueryKind(StrEnum):
 
 @dataclass(slots=True)
 class Understood:
+    """How a query was understood; ``maybe_name`` marks a short text query that could also be a name
+    (阳山康泰食品: 食品 is an industry word and a topic), which the index decides."""
+
     kind: QueryKind
     normalized: str
     code_kind: str = ""  # uscc, org_code, reg_no when kind is CODE
@@ -36,6 +39,7 @@ class Understood:
     code_reason: str = ""
     tokens: list[str] = field(default_factory=list)
     record_types: list[str] = field(default_factory=list)  # types the words name (罚款 → penalty)
+    maybe_name: bool = False
 
 
 _TOPIC_WORDS = frozenset(t for g in load_domain_terms() for t in g.terms)
@@ -61,7 +65,9 @@ def understand(query: str) -> Understood:
     if parts.legal_form or (len(compact) <= 16 and not topical and " " not in text
                             and not any(p in text for p in "，。？?！!、")):
         return Understood(QueryKind.NAME, compact, tokens=tokens, record_types=types)
-    return Understood(QueryKind.TEXT, text, tokens=tokens, record_types=types)
+    plain = " " not in text and not any(p in text for p in "，。？?！!、")
+    return Understood(QueryKind.TEXT, text, tokens=tokens, record_types=types,
+                      maybe_name=plain and len(compact) <= 16 and bool(parts.industry) and len(parts.core) >= 2)
 
 
 def one_edit_codes(code: str) -> list[str]:

@@ -130,6 +130,11 @@ class Store(Protocol):
         """Records matching any clause and the filters, best first."""
         ...
 
+    def document_frequencies(self, field: Literal["name", "text"], terms: Sequence[str]) -> dict[str, int]:
+        """How many records contain each term in ``field`` (approximate and cached is fine: it only
+        tells informative terms from common ones)."""
+        ...
+
     def records_of(self, subject_keys: Sequence[str], filters: Filters) -> list[Record]:
         """Every record of these subjects that the filters allow, newest first."""
         ...

@@ -13,7 +13,7 @@ import json
 import time
 from collections.abc import Iterator, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError, helpers
 from elasticsearch.dsl import (
@@ -361,6 +361,16 @@ class ElasticStore:
                 facet_map[name] = {str(b.key_as_string if name == "year" else b.key): int(b.doc_count)
                                    for b in agg.buckets}
         return HitPage(hits, int(response.hits.total.value), facet_map)
+
+    def document_frequencies(self, field: Literal["name", "text"], terms: Sequence[str]) -> dict[str, int]:
+        if not terms:
+            return {}
+        self._ensure()
+        column = "name_tokens" if field == "name" else "text_tokens"
+        s = Search(index=self.alias).extra(size=0)
+        s.aggs.bucket("df", A("filters", filters={t: {"term": {column: t}} for t in terms}))
+        buckets = self._run(s).aggregations.df.buckets
+        return {t: int(buckets[t].doc_count) for t in terms}
 
     def records_of(self, subject_keys: Sequence[str], filters: Filters) -> list[Record]:
         if not subject_keys:

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
 from indexer.analysis import AnalysedRecord, with_status
 from indexer.model import Record, RecordType, Status, record_from_dict, record_to_dict
@@ -116,6 +117,7 @@ class EmbeddedStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._forms_written: set[tuple[str, str]] = set()  # (subject key, name) whose forms are stored
+        self._frequencies: dict[tuple[str, str], int] = {}
         # executescript commits on its own; the statements are idempotent (IF NOT EXISTS).
         self._db().executescript(_SCHEMA)
 
@@ -365,6 +367,22 @@ class EmbeddedStore:
         except sqlite3.OperationalError as exc:
             raise StoreUnavailable(f"search failed: {exc}") from exc
         return HitPage(hits, total, facet_map)
+
+    def document_frequencies(self, field: Literal["name", "text"], terms: Sequence[str]) -> dict[str, int]:
+        # Counting a term decodes its whole doclist (milliseconds for common terms), so counts are kept
+        # for the life of the process; they only need to tell rare terms from common ones.
+        db = self._db()
+        if not getattr(self._local, "vocab", False):
+            db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.fts_vocab USING fts5vocab(main, fts, 'col')")
+            self._local.vocab = True
+        out = {}
+        for term in terms:
+            key = (field, term)
+            if key not in self._frequencies:
+                row = db.execute("SELECT doc FROM temp.fts_vocab WHERE term = ? AND col = ?", key[::-1]).fetchone()
+                self._frequencies[key] = int(row[0]) if row else 0
+            out[term] = self._frequencies[key]
+        return out
 
     def records_of(self, subject_keys: Sequence[str], filters: Filters) -> list[Record]:
         if not subject_keys:

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from analyzers.names import analyze_name
+from analyzers.pinyin import pinyin_forms
 from indexer.model import Audience, Record, RecordType, Status, SubjectCategory
 from stores.base import Filters, Visibility
 from stores.embedded import EmbeddedStore
@@ -83,6 +84,8 @@ def test_name_variants_find_the_same_subject_first(client: httpx.Client, store: 
         "other legal form": name.replace("有限公司", "有限责任公司"),
         "no region": name.removeprefix("清远市"),
         "core and industry": parts.core + parts.industry,
+        "county and core and industry": record.district.removesuffix("区").removesuffix("县").removesuffix("市")
+        + parts.core + parts.industry if record.district.endswith(("区", "县")) else parts.core + parts.industry,
     }
     for label, typed in variants.items():
         body = _search(client, typed)
@@ -210,8 +213,6 @@ def test_entity_errors(client: httpx.Client) -> None:
 def test_suggest_by_prefix_pinyin_and_initials(client: httpx.Client, store: EmbeddedStore) -> None:
     record = _company(store)
     parts = analyze_name(record.subject_name)
-    from analyzers.pinyin import pinyin_forms
-
     full, initials = pinyin_forms(parts.region_short, parts.core)
     for typed in ("清远" + parts.core, record.subject_name[:5], full, initials):
         body = client.get("/v1/suggest", params={"q": typed}).json()

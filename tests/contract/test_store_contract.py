@@ -168,6 +168,13 @@ def test_paging_with_a_cursor_and_facets(store: Store) -> None:
     assert sum(faceted.facets["year"].values()) == faceted.total == 5
 
 
+def test_document_frequencies(store: Store) -> None:
+    store.upsert(corpus())
+    assert store.document_frequencies("name", ["恒达", "宏图", "清远", "无此"]) == {
+        "恒达": 3, "宏图": 2, "清远": 5, "无此": 0}
+    assert store.document_frequencies("text", ["扬尘"]) == {"扬尘": 1}
+
+
 def test_subject_lookups(store: Store) -> None:
     docs = corpus()
     store.upsert(docs)

@@ -150,6 +150,15 @@ def is_masked(raw: str) -> bool:
     return "*" in raw
 
 
+def is_masked_id_number(code: str) -> bool:
+    """A resident ID number as courts publish it (``4418**********1234``): 18 characters, the visible ones
+    digits (the last may be X), with the birth date hidden or laid out like an ID number. Masked credit
+    codes (``9114082306****333G``) hide fewer characters and open with 9."""
+    if len(code) != 18 or "*" not in code or not code[:17].replace("*", "").isdigit():
+        return False
+    return code.count("*") >= 8 or is_id_card_like(code.replace("*", "0"))
+
+
 def classify_code(raw: str) -> CodeCheck:
     """Recognise which identifier ``raw`` is and validate it.
 

@@ -20,6 +20,7 @@ from analyzers.pinyin import pinyin_of_normalized
 from analyzers.tokens import index_tokens
 from indexer.model import Record, Status, record_from_dict, record_to_dict, subject_key
 from indexer.rows import TEXT_FIELDS
+from synonyms import dictionary_version
 
 # Fields that corrections or the load itself change; they are not part of a record's content.
 _VOLATILE = ("status", "status_reason", "status_date", "source_file", "source_row")
@@ -57,12 +58,13 @@ class AnalysedRecord:
 
 def encode(record: Record) -> tuple[str, str]:
     """The content hash and JSON body of a record, from one encoding: the content comes first in a
-    canonical order and is hashed; the volatile fields (status, source position) are appended."""
+    canonical order and is hashed together with the dictionaries' version (tokens depend on both); the
+    volatile fields (status, source position) are appended."""
     data = record_to_dict(record)
     volatile = {key: data.pop(key) for key in _VOLATILE}
     data["details"] = dict(sorted(record.details.items()))
     content = json.dumps(data, ensure_ascii=False)
-    digest = hashlib.blake2b(content.encode(), digest_size=12).hexdigest()
+    digest = hashlib.blake2b(content.encode(), digest_size=12, key=dictionary_version().encode()).hexdigest()
     return digest, content[:-1] + ", " + json.dumps(volatile, ensure_ascii=False)[1:]
 
 

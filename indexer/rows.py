@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from analyzers.codes import CodeKind, classify_code, is_id_card_like, validate_org_code
+from analyzers.codes import CodeKind, classify_code, is_masked_id_number, validate_org_code
 from analyzers.codes import normalize_document_number as _normalize_doc
 from analyzers.names import analyze_name
 from analyzers.normalize import normalize_code, normalize_text
@@ -96,8 +96,7 @@ def _check_code(spec: FieldSpec, raw: str, values: dict[str, str], problems: lis
     if check.kind is CodeKind.MASKED:
         if not check.valid:
             problems.append(Problem(spec.label, raw, check.reason))
-        elif spec.name == "subject_code" and len(code) == 18 and code[:17].replace("*", "").isdigit() \
-                and (is_id_card_like(code.replace("*", "0")) or code.count("*") >= 8):
+        elif spec.name == "subject_code" and is_masked_id_number(code):
             values["id_number"], values[spec.name] = code, ""
         else:
             values[spec.name] = code

@@ -51,9 +51,11 @@ def _decode_cursor(cursor: str) -> dict[str, Any]:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(422, "invalid_cursor", "游标无效，请使用上一页响应中的 next_cursor") from exc
-    if not isinstance(data, dict) or not ({"p", "a"} & set(data)):
+    valid_page = isinstance(data, dict) and type(data.get("p")) is int and 1 <= data["p"] <= 100000
+    valid_after = isinstance(data, dict) and isinstance(data.get("a"), str) and data.get("r", 0) in (0, 1)
+    if not (valid_page or valid_after):
         raise ApiError(422, "invalid_cursor", "游标无效，请使用上一页响应中的 next_cursor")
-    return data
+    return dict(data)
 
 
 def _highlight(text: str, terms: list[str]) -> str:
@@ -178,6 +180,17 @@ class SearchService:
         rare = [g for n, g in found if n <= limit]
         return rare or [g for _, g in found[:2]]
 
+    def _selective(self, tokens: list[str], relaxed: bool) -> list[str]:
+        """Query words without the very common ones (in more than a tenth of the records; a hundredth
+        when relaxing): they barely narrow the result but make the index read huge posting lists. The
+        rarest word always stays."""
+        if len(tokens) <= 1:
+            return tokens
+        frequencies = self.store.document_frequencies("text", tokens)
+        limit = max(1000, self._record_count() // (100 if relaxed else 10))
+        kept = [t for t in tokens if frequencies.get(t, 0) <= limit]
+        return kept or [min(tokens, key=lambda t: frequencies.get(t, 0))]
+
     def _record_count(self) -> int:
         now = time.monotonic()
         if now - self._counted_at > 60:
@@ -199,7 +212,7 @@ class SearchService:
                 else:
                     clauses.append(Clause("name", tuple((g,) for g in grams), "all"))
             return clauses
-        groups = tuple(expand_synonyms(t) for t in understood.tokens)
+        groups = tuple(expand_synonyms(t) for t in self._selective(understood.tokens, relaxed))
         name_grams = tuple((g,) for g in name_ngrams(normalize_name(understood.normalized)) if len(g) == 2)
         return [Clause("text", groups, "any" if relaxed else "all"), Clause("name", name_grams, "all")]
 
@@ -208,8 +221,11 @@ class SearchService:
         window = self.settings.rerank_window
         cursor = _decode_cursor(params.cursor) if params.cursor else {"p": params.page}
         if "a" in cursor:  # deep paging: continue in store order after the re-ranked window
-            page = self.store.search(self._clauses(understood, bool(cursor.get("r"))), filters, params.size,
-                                     after=str(cursor["a"]))
+            try:
+                page = self.store.search(self._clauses(understood, bool(cursor.get("r"))), filters, params.size,
+                                         after=str(cursor["a"]))
+            except ValueError as exc:  # a position this store did not make
+                raise ApiError(422, "invalid_cursor", "游标无效，请使用上一页响应中的 next_cursor") from exc
             hits = page.hits
             more = len(hits) == params.size
             after = _encode_cursor({"a": hits[-1].cursor, "r": cursor.get("r", 0)}) if hits and more else None

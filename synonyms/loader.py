@@ -6,6 +6,7 @@ files are read once per process, and the returned tuples are immutable so caller
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -62,6 +63,17 @@ def _fields(name: str, number: int, line: str, count: int) -> list[str]:
     if len(parts) != count:
         raise DictionaryError(f"{name}:{number}: expected {count} '|'-separated fields, got {len(parts)}")
     return parts
+
+
+@cache
+def dictionary_version() -> str:
+    """A digest of every dictionary file: analysis output depends on them, so stores mix it into each
+    record's content hash and a reload after a dictionary change re-analyses every record."""
+    digest = hashlib.blake2b(digest_size=8)
+    for entry in sorted(resources.files("synonyms").iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".txt"):
+            digest.update(entry.name.encode() + b"\0" + entry.read_bytes())
+    return digest.hexdigest()
 
 
 @cache

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from analyzers.tokens import index_tokens
+from indexer import analysis
 from indexer.analysis import _CLAUSE, analyse, encode, with_status
 from indexer.fields import map_headers
 from indexer.model import RecordType, Status, record_from_dict
@@ -37,6 +38,12 @@ def test_hash_ignores_column_order_and_source_position() -> None:
     assert first[0] == reordered[0]
     assert first[1] != reordered[1]  # the body keeps where it came from
     assert encode(_record(dict(ROW, 违法事实="施工工地扬尘，已整改")))[0] != first[0]
+
+
+def test_a_dictionary_change_changes_every_content_hash(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = encode(_record(ROW))[0]
+    monkeypatch.setattr(analysis, "dictionary_version", lambda: "another-dictionary")
+    assert encode(_record(ROW))[0] != before
 
 
 def test_body_round_trips_and_status_can_be_replaced() -> None:

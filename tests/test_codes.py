@@ -9,6 +9,7 @@ from analyzers.codes import (
     USCC_CHARS,
     CodeKind,
     classify_code,
+    is_masked_id_number,
     looks_like_document_number,
     mask_id_number,
     mask_id_numbers_in_text,
@@ -61,6 +62,10 @@ def test_masked_codes_are_recognised_as_masked() -> None:
     for code in ("9114082306****333G", "4418**********1234"):
         check = classify_code(code)
         assert check.kind is CodeKind.MASKED and check.valid
+    assert is_masked_id_number("4418**********1234")
+    assert is_masked_id_number("441802********123X")
+    assert not is_masked_id_number("9114082306****333G")
+    assert not is_masked_id_number("91440300192203821*")
 
 
 def test_id_numbers_are_recognised_and_masked() -> None:

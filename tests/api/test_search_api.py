@@ -239,7 +239,9 @@ def test_people_are_masked_in_every_field(client: httpx.Client, store: EmbeddedS
 def test_bad_requests_get_chinese_errors_not_500(client: httpx.Client) -> None:
     cases = [({"q": "清" * 201}, "查询词长度不能超过200个字符"), ({"q": "a", "size": 100}, "每页条数不能大于50"),
              ({"q": "a", "page": 0}, "页码不能小于1"), ({"q": "a", "type": "fines"}, "记录类型“fines”无效"),
-             ({"q": "a", "cursor": "@@@"}, "游标无效"), ({"q": "a", "date_from": "2023-13-01"}, "起始日期"),
+             ({"q": "a", "cursor": "@@@"}, "游标无效"), ({"q": "罚款", "cursor": "eyJwIjoieCJ9"}, "游标无效"),
+             ({"q": "罚款", "cursor": "eyJhIjoieDp5In0"}, "游标无效"),
+             ({"q": "a", "date_from": "2023-13-01"}, "起始日期"),
              ({"q": ""}, "查询词"), ({"q": "a", "mode": "semantic"}, "尚未启用")]
     for params, message in cases:
         response = client.get("/v1/search", params=params)

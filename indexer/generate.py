@@ -356,7 +356,7 @@ def _write_xlsx(path: Path, headers: list[str], rows: Iterator[dict[str, Any]]) 
     return count
 
 
-def generate(records: int, seed: int, out: Path, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+def generate(records: int, seed: int, out: Path) -> dict[str, Any]:
     """Write a corpus of about ``records`` rows under ``out`` and return its manifest."""
     out.mkdir(parents=True, exist_ok=True)
     corpus = _Corpus(seed, records)
@@ -385,8 +385,6 @@ def generate(records: int, seed: int, out: Path, progress: Callable[[int], None]
             else:
                 recent = [*recent, row][-50:]
             made += 1
-            if progress and made % 10000 == 0:
-                progress(made)
             yield row
 
     counts = {k: max(1, int(records * v)) for k, v in shares.items()}

@@ -16,7 +16,7 @@ from analyzers.codes import (
 )
 from analyzers.names import analyze_name
 from analyzers.normalize import normalize_code, normalize_name, normalize_text
-from analyzers.tokens import query_tokens, record_type_of_term
+from analyzers.tokens import query_tokens
 from synonyms import load_domain_terms
 
 
@@ -38,7 +38,6 @@ class Understood:
     code_valid: bool = True
     code_reason: str = ""
     tokens: list[str] = field(default_factory=list)
-    record_types: list[str] = field(default_factory=list)  # types the words name (罚款 → penalty)
     maybe_name: bool = False
 
 
@@ -56,7 +55,6 @@ def understand(query: str) -> Understood:
     if looks_like_document_number(query) or looks_like_code(query):
         return Understood(QueryKind.DOCUMENT_NUMBER, normalize_document_number(query))
     tokens = query_tokens(query)
-    types = sorted({t for t in (record_type_of_term(tok) for tok in tokens) if t})
     parts = analyze_name(query)
     compact = normalize_name(query)
     topical = any(tok in _TOPIC_WORDS for tok in tokens)
@@ -64,9 +62,9 @@ def understand(query: str) -> Understood:
     # topic of the domain; anything else is searched as text.
     if parts.legal_form or (len(compact) <= 16 and not topical and " " not in text
                             and not any(p in text for p in "，。？?！!、")):
-        return Understood(QueryKind.NAME, compact, tokens=tokens, record_types=types)
+        return Understood(QueryKind.NAME, compact, tokens=tokens)
     plain = " " not in text and not any(p in text for p in "，。？?！!、")
-    return Understood(QueryKind.TEXT, text, tokens=tokens, record_types=types,
+    return Understood(QueryKind.TEXT, text, tokens=tokens,
                       maybe_name=plain and len(compact) <= 16 and bool(parts.industry) and len(parts.core) >= 2)
 
 

@@ -15,7 +15,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import islice
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -104,7 +103,19 @@ def _process(record_type: RecordType, columns: Mapping[str, FieldSpec], source: 
 
 
 def _batches(rows: Iterator[RawRow]) -> Iterator[list[RawRow]]:
-    while chunk := list(islice(rows, BATCH_ROWS)):
+    """Rows in batches; when a file turns unreadable part-way, the rows read before it still come out."""
+    chunk: list[RawRow] = []
+    try:
+        for row in rows:
+            chunk.append(row)
+            if len(chunk) == BATCH_ROWS:
+                yield chunk
+                chunk = []
+    except UnreadableInput:
+        if chunk:
+            yield chunk
+        raise
+    if chunk:
         yield chunk
 
 
@@ -193,13 +204,16 @@ def _load_table(source: str, headers: list[str], rows: Iterator[RawRow], record_
             consume(_process(kind, columns, source, chunk))
         return
     pending: list[Future[_Batch]] = []
-    for chunk in _batches(rows):
-        pending.append(pool.submit(_process, kind, columns, source, chunk))
-        # Keep a bounded number of batches in flight so memory stays flat on large files.
-        while len(pending) > workers * 2:
-            consume(pending.pop(0).result())
-    for future in pending:
-        consume(future.result())
+    try:
+        for chunk in _batches(rows):
+            pending.append(pool.submit(_process, kind, columns, source, chunk))
+            # Keep a bounded number of batches in flight so memory stays flat on large files.
+            while len(pending) > workers * 2:
+                consume(pending.pop(0).result())
+    finally:
+        # Also when the file turns unreadable part-way: batches already read are stored, not dropped.
+        for future in pending:
+            consume(future.result())
 
 
 def describe(summary: LoadSummary) -> str:

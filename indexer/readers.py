@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import charset_normalizer
 
@@ -60,26 +60,45 @@ def detect_encoding(path: Path) -> str:
     return str(best.encoding)
 
 
+class _DecodedLines:
+    """Lines of a file decoded one at a time, so that a corrupt byte spoils only its own row (which is
+    reported) instead of the rest of the file. A newline byte never occurs inside a multi-byte character
+    of UTF-8, GBK or GB18030, so splitting the bytes at newlines first is safe."""
+
+    def __init__(self, fh: BinaryIO, encoding: str) -> None:
+        self._fh = fh
+        self._encoding = encoding
+        self.spoiled = False  # set when a line since the last check could not be decoded
+
+    def __iter__(self) -> _DecodedLines:
+        return self
+
+    def __next__(self) -> str:
+        raw = next(self._fh)
+        try:
+            return raw.decode(self._encoding)
+        except UnicodeDecodeError:
+            self.spoiled = True
+            return raw.decode(self._encoding, errors="replace")
+
+
 def _csv_tables(path: Path) -> Iterator[Table]:
     encoding = detect_encoding(path)
-    fh = path.open("r", encoding=encoding, newline="")
+    fh = path.open("rb")
+    lines = _DecodedLines(fh, encoding)
     try:
-        sample = fh.read(64 * 1024)
-        fh.seek(0)
+        first = next(lines, "")
         try:
-            dialect: Any = csv.Sniffer().sniff(sample.split("\n", 1)[0], delimiters=",\t;|")
+            dialect: Any = csv.Sniffer().sniff(first, delimiters=",\t;|")
         except csv.Error:
             dialect = csv.excel
-        reader = csv.reader(fh, dialect)
-        headers = next(reader, None)
-        if not headers or not any(h.strip() for h in headers):
-            raise UnreadableInput(f"文件 {path.name} 没有表头行")
-    except UnicodeDecodeError as exc:
-        fh.close()
-        raise UnreadableInput(f"文件 {path.name} 含有无法按 {encoding} 解码的字节（位置 {exc.start}）") from exc
+        headers = next(csv.reader([first], dialect), None)
+        if not headers or not any(h.strip() for h in headers) or lines.spoiled:
+            raise UnreadableInput(f"文件 {path.name} 没有可读的表头行")
     except BaseException:
         fh.close()
         raise
+    reader = csv.reader(lines, dialect)
 
     def rows() -> Iterator[RawRow]:
         with fh:
@@ -87,15 +106,16 @@ def _csv_tables(path: Path) -> Iterator[Table]:
             try:
                 for cells in reader:
                     number += 1
+                    if lines.spoiled:
+                        lines.spoiled = False
+                        yield RawRow(number, None, f"该行含有无法按 {encoding} 解码的字节")
+                        continue
                     if not any(c.strip() for c in cells):
                         continue
                     if len(cells) > len(headers) and any(c.strip() for c in cells[len(headers):]):
                         yield RawRow(number, None, f"该行有{len(cells)}列，多于表头的{len(headers)}列")
                         continue
                     yield RawRow(number, dict(zip(headers, cells, strict=False)))
-            except UnicodeDecodeError as exc:
-                raise UnreadableInput(
-                    f"文件 {path.name} 第{number + 1}行附近含有无法按 {encoding} 解码的字节") from exc
             except csv.Error as exc:
                 raise UnreadableInput(f"文件 {path.name} 第{number + 1}行 CSV 格式错误：{exc}") from exc
 

@@ -235,14 +235,17 @@ class SearchService:
         if page_number * params.size > self.settings.max_result_window:
             raise ApiError(422, "page_too_deep", f"页码过深：按页码最多可查看前{self.settings.max_result_window}条，"
                                                  "更多结果请使用 next_cursor 翻页")
+        # Names are re-ranked over a window of candidates; text keeps the store's order, so it fetches only
+        # as far as the page asked for.
+        limit = page_number * params.size
+        if understood.kind is QueryKind.NAME:
+            limit = max(window, limit)
         relaxed = False
-        result = self.store.search(self._clauses(understood, False), filters, max(window, page_number * params.size),
-                                   facets=True)
+        result = self.store.search(self._clauses(understood, False), filters, limit, facets=True)
         if not result.hits:
             relaxed = True
             query["relaxed"] = True
-            result = self.store.search(self._clauses(understood, True), filters,
-                                       max(window, page_number * params.size), facets=True)
+            result = self.store.search(self._clauses(understood, True), filters, limit, facets=True)
         hits = self._rerank(result.hits, understood) if understood.kind is QueryKind.NAME else result.hits
         start = (page_number - 1) * params.size
         items = self._items(hits[start:start + params.size], understood, viewer)

@@ -333,22 +333,26 @@ class EmbeddedStore:
             args = [expr, *args]
             score, order = "fts.rank", "fts.rank, r.rowid"
         else:
+            # Without terms there is no relevance: newest first, and the cursor follows that order.
             source = "records r"
-            score, order = "0.0", "coalesce(r.decision_date, '') DESC, r.rowid"
+            score, order = "coalesce(r.decision_date, '')", "coalesce(r.decision_date, '') DESC, r.rowid"
         page_where, page_args = where, list(args)
         if after:
-            last_score, last_row = _parse_cursor(after)
+            last_key, last_row = _parse_cursor(after, ranked=bool(expr))
             if expr:
                 page_where += " AND (fts.rank > ? OR (fts.rank = ? AND r.rowid > ?))"
-                page_args += [last_score, last_score, last_row]
             else:
-                page_where += " AND r.rowid > ?"
-                page_args.append(last_row)
+                page_where += (" AND (coalesce(r.decision_date, '') < ? OR "
+                               "(coalesce(r.decision_date, '') = ? AND r.rowid > ?))")
+            page_args += [last_key, last_key, last_row]
         try:
             rows = db.execute(f"SELECT r.body, {score}, r.rowid FROM {source} WHERE {page_where} "
                               f"ORDER BY {order} LIMIT ?", [*page_args, limit]).fetchall()
-            hits = [Hit(record_from_dict(json.loads(body)), -float(s), f"{float(s)!r}:{rowid}")
-                    for body, s, rowid in rows]
+            if expr:
+                hits = [Hit(record_from_dict(json.loads(body)), -float(s), f"{float(s)!r}:{rowid}")
+                        for body, s, rowid in rows]
+            else:
+                hits = [Hit(record_from_dict(json.loads(body)), 0.0, f"{s}:{rowid}") for body, s, rowid in rows]
             if facets:
                 # SQLite counts the combinations in C; Python only folds a few hundred rows per facet.
                 columns = ", ".join(_FACET_SQL[f] for f in FACET_FIELDS)
@@ -441,7 +445,13 @@ class EmbeddedStore:
             db.close()
 
 
-def _parse_cursor(cursor: str) -> tuple[float, int]:
-    """Split an opaque cursor; raises ValueError for one this store did not make."""
-    score, _, rowid = cursor.partition(":")
-    return float(score), int(rowid)
+def _parse_cursor(cursor: str, ranked: bool) -> tuple[float | str, int]:
+    """Split an opaque cursor (relevance or date, then rowid); ValueError for one this store did not make."""
+    key, sep, rowid = cursor.rpartition(":")
+    if not sep:
+        raise ValueError(f"not a cursor of this store: {cursor!r}")
+    if ranked:
+        return float(key), int(rowid)
+    if key and not (len(key) == 10 and key[4] == "-" and key[7] == "-"):
+        raise ValueError(f"not a cursor of this store: {cursor!r}")
+    return key, int(rowid)

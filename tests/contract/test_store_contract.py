@@ -163,6 +163,17 @@ def test_paging_with_a_cursor_and_facets(store: Store) -> None:
         seen.extend(h.record.id for h in page.hits)
         after = page.hits[-1].cursor
     assert len(seen) == len(set(seen)) == 5
+    by_date: list[str] = []
+    after = None
+    while True:  # without terms: newest first, and the cursor follows that order
+        page = store.search([], _filters(visibility=EVERYTHING), limit=2, after=after)
+        if not page.hits:
+            break
+        by_date.extend(h.record.id for h in page.hits)
+        after = page.hits[-1].cursor
+    newest_first = sorted(corpus(), key=lambda d: (d.decision_date or "", d.id), reverse=True)
+    assert len(by_date) == len(set(by_date)) == 5
+    assert [store.get(i).decision_date for i in by_date] == [store.get(d.id).decision_date for d in newest_first]  # type: ignore[union-attr]
     faceted = store.search([], _filters(visibility=EVERYTHING), limit=1, facets=True)
     assert faceted.facets["record_type"] == {"penalty": 4, "commitment": 1}
     assert sum(faceted.facets["year"].values()) == faceted.total == 5

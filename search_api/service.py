@@ -138,7 +138,7 @@ class SearchService:
         """True when a short query that could be a name matches an indexed subject name well."""
         as_name = replace(understood, kind=QueryKind.NAME, normalized=normalize_name(understood.normalized))
         hits = self.store.search(self._clauses(as_name, relaxed=True), filters, 20).hits
-        return any(score_name(as_name.normalized, h.record.subject_name).score >= 0.8 for h in hits)
+        return any(score_name(as_name.normalized, h.subject_name).score >= 0.8 for h in hits)
 
     def _listing(self, records: list[Record], params: SearchParams, viewer: Viewer,
                  query: dict[str, Any]) -> dict[str, Any]:
@@ -261,12 +261,12 @@ class SearchService:
     def _rerank(hits: list[Hit], understood: Understood) -> list[Hit]:
         scores: dict[str, tuple[float, str]] = {}
         for hit in hits:
-            name = hit.record.subject_name
+            name = hit.subject_name
             if name not in scores:
                 s = score_name(understood.normalized, name)
                 scores[name] = (s.score, s.explanation)
-        return sorted(hits, key=lambda h: (-scores[h.record.subject_name][0],
-                                           -(h.record.decision_date or date.min).toordinal(), -h.score))
+        return sorted(hits, key=lambda h: (-scores[h.subject_name][0],
+                                           -(h.decision_date or date.min).toordinal(), -h.score))
 
     def _items(self, hits: list[Hit], understood: Understood, viewer: Viewer) -> list[dict[str, Any]]:
         today = self.settings.current_day()

@@ -6,13 +6,14 @@ publication rules of their own: a :class:`Visibility` made by the search layer t
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from indexer.analysis import AnalysedRecord
-from indexer.model import Audience, Record, RecordType, Status
+from indexer.model import Audience, Record, RecordType, Status, record_from_dict
 
 
 class StoreUnavailable(RuntimeError):
@@ -72,11 +73,23 @@ class Clause:
     require: Literal["all", "any"] = "all"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Hit:
-    record: Record
+    """One search result. Name and date are at hand for re-ranking a window of candidates; the record
+    itself is decoded from the stored body only when it is asked for (the page actually shown)."""
+
+    subject_name: str
+    decision_date: date | None
     score: float
     cursor: str  # opaque position of this hit for ``search(after=...)``
+    body: str | dict[str, Any]  # the stored record: JSON text or an already parsed document
+    _record: Record | None = None
+
+    @property
+    def record(self) -> Record:
+        if self._record is None:
+            self._record = record_from_dict(json.loads(self.body) if isinstance(self.body, str) else self.body)
+        return self._record
 
 
 @dataclass(slots=True)

@@ -167,6 +167,11 @@ def _document(doc: AnalysedRecord, status: Status, reason: str, when: date | Non
     }
 
 
+def _hits(response: Any) -> list[dict[str, Any]]:
+    """The raw hits of a DSL response as plain dicts (the DSL's attribute wrappers are not dicts)."""
+    return list(response.to_dict()["hits"]["hits"])
+
+
 class ElasticStore:
     """Records and subjects in two aliased indices: ``ALIAS`` and ``ALIAS-subjects``."""
 
@@ -281,21 +286,20 @@ class ElasticStore:
         for name in ("subject_code", "org_code", "reg_no"):
             bucket.metric(name, A("terms", field=name, size=1, order={"_key": "desc"}))
         bucket.metric("forms", A("terms", field="suggest_forms", size=50))
-        response = s.execute()
+        buckets = s.execute().to_dict()["aggregations"]["subjects"]["buckets"]
         actions: list[dict[str, Any]] = []
         seen = set()
-        for b in response.aggregations.subjects.buckets:
-            seen.add(b.key)
-            top = b.latest.hits.hits[0]["_source"]
-
-            def first(agg: Any) -> str:
-                return str(agg.buckets[0].key) if agg.buckets else ""
-
-            actions.append({"_op_type": "index", "_index": self._write_subjects, "_id": b.key, "_source": {
-                "key": b.key, "name": top["subject_name"], "code": first(b.subject_code),
-                "org_code": first(b.org_code), "reg_no": first(b.reg_no),
-                "category": top.get("body", {}).get("subject_category", ""), "record_count": b.doc_count,
-                "public_count": b.public.doc_count, "suggest_forms": [f.key for f in b.forms.buckets]}})
+        for b in buckets:
+            seen.add(b["key"])
+            top = b["latest"]["hits"]["hits"][0]["_source"]
+            first = {name: str(b[name]["buckets"][0]["key"]) if b[name]["buckets"] else ""
+                     for name in ("subject_code", "org_code", "reg_no")}
+            actions.append({"_op_type": "index", "_index": self._write_subjects, "_id": b["key"], "_source": {
+                "key": b["key"], "name": top["subject_name"], "code": first["subject_code"],
+                "org_code": first["org_code"], "reg_no": first["reg_no"],
+                "category": top.get("body", {}).get("subject_category", ""), "record_count": b["doc_count"],
+                "public_count": b["public"]["doc_count"],
+                "suggest_forms": [f["key"] for f in b["forms"]["buckets"]]}})
         actions += [{"_op_type": "delete", "_index": self._write_subjects, "_id": k} for k in keys - seen]
         for ok, item in helpers.streaming_bulk(self.client, actions, raise_on_error=False, max_retries=5):
             if not ok and item.get("delete", {}).get("status") != 404:
@@ -352,8 +356,10 @@ class ElasticStore:
                facets: bool = False) -> HitPage:
         self._ensure()
         response = self._run(build_search(self.alias, clauses, filters, limit, after, facets))
-        hits = [Hit(record_from_dict(h["_source"]["body"]), float(h["_score"] or 0.0),
-                    json.dumps(list(h["sort"]))) for h in response.hits.hits]
+        hits = [Hit(h["_source"]["subject_name"],
+                    date.fromisoformat(h["_source"]["decision_date"]) if h["_source"].get("decision_date") else None,
+                    float(h["_score"] or 0.0), json.dumps(list(h["sort"])), h["_source"]["body"])
+                for h in _hits(response)]
         facet_map: dict[str, dict[str, int]] = {}
         if facets:
             for name in ("record_type", "district", "authority", "category", "year"):
@@ -379,13 +385,13 @@ class ElasticStore:
         s = Search(index=self.alias).query(Q("bool", filter=[*filter_queries(filters),
                                                              Q("terms", subject_key=list(subject_keys))]))
         s = s.sort({"decision_date": {"order": "desc"}}).extra(size=1000)
-        return [record_from_dict(h["_source"]["body"]) for h in self._run(s).hits.hits]
+        return [record_from_dict(h["_source"]["body"]) for h in _hits(self._run(s))]
 
     def by_document_number(self, number: str, filters: Filters) -> list[Record]:
         self._ensure()
         s = Search(index=self.alias).query(Q("bool", filter=[*filter_queries(filters),
                                                              Q("term", document_number=number)])).extra(size=100)
-        return [record_from_dict(h["_source"]["body"]) for h in self._run(s).hits.hits]
+        return [record_from_dict(h["_source"]["body"]) for h in _hits(self._run(s))]
 
     @staticmethod
     def _subject(source: dict[str, Any]) -> Subject:
@@ -399,7 +405,7 @@ class ElasticStore:
         s = Search(index=self.subjects_alias).query(Q("bool", should=[
             Q("terms", code=list(codes)), Q("terms", org_code=list(codes)), Q("terms", reg_no=list(codes))],
             minimum_should_match=1)).extra(size=100)
-        return [self._subject(h["_source"]) for h in self._run(s).hits.hits]
+        return [self._subject(h["_source"]) for h in _hits(self._run(s))]
 
     def subject(self, key: str) -> Subject | None:
         self._ensure()
@@ -424,7 +430,7 @@ class ElasticStore:
         s = Search(index=self.subjects_alias).query(Q("bool", filter=[
             Q("prefix", suggest_forms=prefix), Q("range", public_count={"gt": 0})]))
         s = s.sort({"record_count": {"order": "desc"}}, "name").extra(size=limit)
-        return [self._subject(h["_source"]) for h in self._run(s).hits.hits]
+        return [self._subject(h["_source"]) for h in _hits(self._run(s))]
 
     def iter_subjects(self) -> Iterator[Subject]:
         self._ensure()

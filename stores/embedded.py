@@ -346,13 +346,11 @@ class EmbeddedStore:
                                "(coalesce(r.decision_date, '') = ? AND r.rowid > ?))")
             page_args += [last_key, last_key, last_row]
         try:
-            rows = db.execute(f"SELECT r.body, {score}, r.rowid FROM {source} WHERE {page_where} "
-                              f"ORDER BY {order} LIMIT ?", [*page_args, limit]).fetchall()
-            if expr:
-                hits = [Hit(record_from_dict(json.loads(body)), -float(s), f"{float(s)!r}:{rowid}")
-                        for body, s, rowid in rows]
-            else:
-                hits = [Hit(record_from_dict(json.loads(body)), 0.0, f"{s}:{rowid}") for body, s, rowid in rows]
+            rows = db.execute(f"SELECT r.body, {score}, r.rowid, r.subject_name, r.decision_date FROM {source} "
+                              f"WHERE {page_where} ORDER BY {order} LIMIT ?", [*page_args, limit]).fetchall()
+            hits = [Hit(name, date.fromisoformat(day) if day else None, -float(s) if expr else 0.0,
+                        f"{float(s)!r}:{rowid}" if expr else f"{s}:{rowid}", body)
+                    for body, s, rowid, name, day in rows]
             if facets:
                 # SQLite counts the combinations in C; Python only folds a few hundred rows per facet.
                 columns = ", ".join(_FACET_SQL[f] for f in FACET_FIELDS)

@@ -18,7 +18,7 @@ from functools import lru_cache
 from analyzers.names import analyze_name, name_ngrams
 from analyzers.pinyin import pinyin_of_normalized
 from analyzers.tokens import index_tokens
-from indexer.model import Record, Status, record_from_dict, record_to_dict, subject_key
+from indexer.model import Record, Status, iso_date, record_from_dict, record_to_dict, subject_key
 from indexer.rows import TEXT_FIELDS
 from synonyms import dictionary_version
 
@@ -71,7 +71,7 @@ def encode(record: Record) -> tuple[str, str]:
 def with_status(body: str, status: Status, reason: str, when: date | None) -> str:
     """A record body with its status replaced (a stored correction applied to a reloaded row)."""
     data = json.loads(body)
-    data.update(status=status.value, status_reason=reason, status_date=when.isoformat() if when else None)
+    data.update(status=status.value, status_reason=reason, status_date=iso_date(when))
     return json.dumps(data, ensure_ascii=False)
 
 
@@ -124,8 +124,8 @@ def analyse(record: Record) -> AnalysedRecord:
         org_code=record.details.get("org_code", ""),
         reg_no=record.details.get("reg_no", ""),
         document_number=record.document_number,
-        decision_date=record.decision_date.isoformat() if record.decision_date else None,
-        publish_until=record.publish_until.isoformat() if record.publish_until else None,
+        decision_date=iso_date(record.decision_date),
+        publish_until=iso_date(record.publish_until),
         authority=record.authority,
         district=record.district,
         category=record.category,

@@ -152,8 +152,8 @@ def record_to_dict(record: Record) -> dict[str, object]:
         "subject_name": record.subject_name,
         "subject_category": record.subject_category.value,
         "subject_code": record.subject_code,
-        "decision_date": record.decision_date.isoformat() if record.decision_date else None,
-        "publish_until": record.publish_until.isoformat() if record.publish_until else None,
+        "decision_date": iso_date(record.decision_date),
+        "publish_until": iso_date(record.publish_until),
         "authority": record.authority,
         "district": record.district,
         "category": record.category,
@@ -162,12 +162,17 @@ def record_to_dict(record: Record) -> dict[str, object]:
         "details": record.details,
         "status": record.status.value,
         "status_reason": record.status_reason,
-        "status_date": record.status_date.isoformat() if record.status_date else None,
+        "status_date": iso_date(record.status_date),
         "audience": record.audience.value,
         "source_id": record.source_id,
         "source_file": record.source_file,
         "source_row": record.source_row,
     }
+
+
+def iso_date(value: date | None) -> str | None:
+    """A date as ISO text, None for no date (the form dates take in JSON bodies and store columns)."""
+    return value.isoformat() if value else None
 
 
 def _date(value: object) -> date | None:

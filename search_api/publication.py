@@ -13,7 +13,7 @@ from typing import Any
 
 from analyzers.codes import mask_id_number, mask_id_numbers_in_text
 from indexer.fields import PERSONAL_FIELDS, labels
-from indexer.model import Audience, Record, Status, SubjectCategory
+from indexer.model import Audience, Record, Status, SubjectCategory, iso_date
 from stores.base import Visibility
 
 PUBLIC_ROLE = "public"
@@ -83,8 +83,8 @@ def present_record(record: Record, viewer: Viewer, today: date) -> dict[str, Any
         "id": record.id,
         "subject": {"name": record.subject_name, "code": code, "category": record.subject_category.value},
         "document_number": record.document_number,
-        "decision_date": record.decision_date.isoformat() if record.decision_date else None,
-        "publish_until": record.publish_until.isoformat() if record.publish_until else None,
+        "decision_date": iso_date(record.decision_date),
+        "publish_until": iso_date(record.publish_until),
         "authority": record.authority,
         "district": record.district,
         "category": record.category,
@@ -96,7 +96,7 @@ def present_record(record: Record, viewer: Viewer, today: date) -> dict[str, Any
     }
     if viewer.is_staff:
         out["status_reason"] = record.status_reason
-        out["status_date"] = record.status_date.isoformat() if record.status_date else None
+        out["status_date"] = iso_date(record.status_date)
         out["audience"] = record.audience.value
         out["source"] = {"file": record.source_file, "row": record.source_row}
     return out

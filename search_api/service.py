@@ -16,7 +16,7 @@ from analyzers.codes import CodeKind, classify_code
 from analyzers.names import analyze_name, name_key, name_ngrams
 from analyzers.normalize import normalize_name
 from analyzers.tokens import expand_synonyms
-from indexer.model import Record, RecordType, Status
+from indexer.model import Record, RecordType, Status, iso_date
 from search_api.errors import ApiError
 from search_api.publication import Viewer, effective_status, present_record, status_filter, visibility_for
 from search_api.ranking import alias_target, score_name
@@ -302,7 +302,7 @@ class SearchService:
         latest = records[0]
         names: dict[str, str] = {}
         for r in records:
-            seen = r.decision_date.isoformat() if r.decision_date else ""
+            seen = iso_date(r.decision_date) or ""
             names[r.subject_name] = max(names.get(r.subject_name, ""), seen)
         groups: dict[str, dict[str, Any]] = {}
         for kind in RecordType:

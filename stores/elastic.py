@@ -33,7 +33,7 @@ from elasticsearch.dsl import (
 )
 
 from indexer.analysis import AnalysedRecord, with_status
-from indexer.model import Record, RecordType, Status, record_from_dict, record_to_dict
+from indexer.model import Record, RecordType, Status, iso_date, record_from_dict, record_to_dict
 from stores.base import Clause, Filters, Hit, HitPage, StoreUnavailable, Subject, UpsertCounts
 from synonyms import load_domain_terms
 
@@ -160,7 +160,7 @@ def _document(doc: AnalysedRecord, status: Status, reason: str, when: date | Non
         "district": doc.district, "category": doc.category,
         "category_terms": " ".join(doc.category.replace("、", " ").replace(",", " ").split()),
         "decision_date": doc.decision_date, "publish_until": doc.publish_until,
-        "status_date": when.isoformat() if when else None, "amount": doc.amount, "status": status.value,
+        "status_date": iso_date(when), "amount": doc.amount, "status": status.value,
         "status_reason": reason, "audience": doc.audience, "content_hash": doc.content_hash,
         "name_tokens": doc.name_tokens, "text_tokens": doc.text_tokens, "suggest_forms": list(doc.suggest_forms),
         "body": body,
@@ -315,7 +315,7 @@ class ElasticStore:
             return False
         record.status, record.status_reason, record.status_date = status, reason, when
         self.client.update(index=self.alias, id=record_id, refresh=True, doc={
-            "status": status.value, "status_reason": reason, "status_date": when.isoformat() if when else None,
+            "status": status.value, "status_reason": reason, "status_date": iso_date(when),
             "body": record_to_dict(record)})
         source = self.client.get(index=self.alias, id=record_id, source_includes=["subject_key"])["_source"]
         self._refresh_subjects({source["subject_key"]})

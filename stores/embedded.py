@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 from indexer.analysis import AnalysedRecord, with_status
-from indexer.model import Record, RecordType, Status, record_from_dict, record_to_dict
+from indexer.model import Record, RecordType, Status, iso_date, record_from_dict
 from stores.base import (
     FACET_FIELDS,
     Clause,
@@ -101,10 +101,6 @@ def match_expression(clauses: Sequence[Clause]) -> str:
             joiner = " AND " if clause.require == "all" else " OR "
             parts.append(f"{clause.field} : ({joiner.join(groups)})")
     return " OR ".join(parts)
-
-
-def _iso(d: date | None) -> str | None:
-    return d.isoformat() if d else None
 
 
 class EmbeddedStore:
@@ -258,11 +254,8 @@ class EmbeddedStore:
             row = db.execute("SELECT body, subject_key FROM records WHERE id=?", (record_id,)).fetchone()
             if row is None:
                 return False
-            record = record_from_dict(json.loads(row[0]))
-            record.status, record.status_reason, record.status_date = status, reason, when
-            body = json.dumps(record_to_dict(record), ensure_ascii=False)
             db.execute("UPDATE records SET status=?, status_reason=?, status_date=?, body=? WHERE id=?",
-                       (status.value, reason, _iso(when), body, record_id))
+                       (status.value, reason, iso_date(when), with_status(row[0], status, reason, when), record_id))
             self._refresh_subjects(db, {row[1]})
         return True
 

@@ -95,7 +95,7 @@ def _correct(record_id: str | None, file: Path | None, status: Status, reason: s
         if not record_id:
             typer.echo("错误：请提供记录ID或 --file", err=True)
             raise typer.Exit(2)
-        if not corrections.apply(store, record_id, status, reason, when):
+        if not store.set_status(record_id, status, reason, when):
             typer.echo(f"错误：记录 {record_id} 不存在", err=True)
             raise typer.Exit(2)
         typer.echo(f"记录 {record_id} 已标记为“{status.label}”")

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
 from analyzers.codes import normalize_document_number
@@ -26,11 +25,6 @@ _EVERYTHING = Visibility(statuses=None, audiences=frozenset(Audience), published
 class CorrectionResult:
     applied: int = 0
     problems: list[str] = field(default_factory=list)  # Chinese, one per failed row
-
-
-def apply(store: Store, record_id: str, status: Status, reason: str, when: date | None) -> bool:
-    """Set a record's status; False when no record has that id."""
-    return store.set_status(record_id, status, reason, when)
 
 
 def load_corrections(path: Path, store: Store) -> CorrectionResult:

@@ -19,7 +19,7 @@ from analyzers.tokens import expand_synonyms
 from indexer.model import Record, RecordType, Status, iso_date
 from search_api.errors import ApiError
 from search_api.publication import Viewer, effective_status, present_record, status_filter, visibility_for
-from search_api.ranking import alias_target, score_name
+from search_api.ranking import NameScore, alias_target, score_name
 from search_api.settings import ApiSettings
 from search_api.understanding import QueryKind, Understood, one_edit_codes, understand
 from stores.base import Clause, Filters, Hit, Store, Subject, Visibility
@@ -246,9 +246,10 @@ class SearchService:
             relaxed = True
             query["relaxed"] = True
             result = self.store.search(self._clauses(understood, True), filters, limit, facets=True)
-        hits = self._rerank(result.hits, understood) if understood.kind is QueryKind.NAME else result.hits
+        scores: dict[str, NameScore] = {}
+        hits = self._rerank(result.hits, understood, scores) if understood.kind is QueryKind.NAME else result.hits
         start = (page_number - 1) * params.size
-        items = self._items(hits[start:start + params.size], understood, viewer)
+        items = self._items(hits[start:start + params.size], understood, viewer, scores)
         nxt: str | None = None
         if start + params.size < len(hits):
             nxt = _encode_cursor({"p": page_number + 1})
@@ -258,17 +259,18 @@ class SearchService:
                 "facets": result.facets, "next_cursor": nxt}
 
     @staticmethod
-    def _rerank(hits: list[Hit], understood: Understood) -> list[Hit]:
-        scores: dict[str, tuple[float, str]] = {}
-        for hit in hits:
-            name = hit.subject_name
-            if name not in scores:
-                s = score_name(understood.normalized, name)
-                scores[name] = (s.score, s.explanation)
-        return sorted(hits, key=lambda h: (-scores[h.subject_name][0],
+    def _name_score(understood: Understood, name: str, scores: dict[str, NameScore]) -> NameScore:
+        """The name's score for this query, computed once per request."""
+        if name not in scores:
+            scores[name] = score_name(understood.normalized, name)
+        return scores[name]
+
+    def _rerank(self, hits: list[Hit], understood: Understood, scores: dict[str, NameScore]) -> list[Hit]:
+        return sorted(hits, key=lambda h: (-self._name_score(understood, h.subject_name, scores).score,
                                            -(h.decision_date or date.min).toordinal(), -h.score))
 
-    def _items(self, hits: list[Hit], understood: Understood, viewer: Viewer) -> list[dict[str, Any]]:
+    def _items(self, hits: list[Hit], understood: Understood, viewer: Viewer,
+               scores: dict[str, NameScore] | None = None) -> list[dict[str, Any]]:
         today = self.settings.current_day()
         items = []
         terms = [t for t in understood.tokens for t in expand_synonyms(t)]
@@ -277,7 +279,7 @@ class SearchService:
             if item is None:
                 continue
             if understood.kind is QueryKind.NAME:
-                s = score_name(understood.normalized, hit.record.subject_name)
+                s = self._name_score(understood, hit.subject_name, {} if scores is None else scores)
                 item["match"] = {"score": round(s.score, 4), "explanation": s.explanation}
             elif highlight := _highlight(item["summary"], terms):
                 item["highlights"] = {"summary": highlight}

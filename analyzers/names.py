@@ -218,10 +218,10 @@ class AbbreviationFeatures:
     keeps_industry: bool  # the short form ends with the full name's industry word (…银行)
 
 
-def abbreviation_features(short: str, full: str) -> AbbreviationFeatures:
-    """Ordered-subsequence features of ``short`` against the analysed ``full`` name."""
+def abbreviation_features(short: str, full: str | NameParts) -> AbbreviationFeatures:
+    """Ordered-subsequence features of ``short`` against the ``full`` name (or its analysed parts)."""
     s = normalize_name(short)
-    parts = analyze_name(full)
+    parts = full if isinstance(full, NameParts) else analyze_name(full)
     body = parts.region_short + parts.core + parts.industry
     if not s or not body:
         return AbbreviationFeatures(0.0, 0.0, False, False)
@@ -235,7 +235,7 @@ def abbreviation_features(short: str, full: str) -> AbbreviationFeatures:
     )
 
 
-def abbreviation_score(short: str, full: str) -> float:
+def abbreviation_score(short: str, full: str | NameParts) -> float:
     """Score in [0, 1] that ``short`` is an abbreviation of ``full`` (浦发银行 → 上海浦东发展银行…).
 
     A true abbreviation keeps the order of the full name's characters, uses at least one character of

@@ -17,9 +17,18 @@ from stores.settings import StoreSettings
 _open_lock = threading.Lock()
 
 
-def get_settings(request: Request) -> ApiSettings:
+# The dependencies are coroutines although they never await: FastAPI runs a plain function dependency in
+# the thread pool, and one hop per dependency cost more than a code lookup itself.
+
+
+async def get_settings(request: Request) -> ApiSettings:
     settings: ApiSettings = request.app.state.api_settings
     return settings
+
+
+async def service_dependency(request: Request) -> SearchService:
+    """:func:`get_service` as a dependency."""
+    return get_service(request)
 
 
 def get_service(request: Request) -> SearchService:
@@ -36,7 +45,7 @@ def get_service(request: Request) -> SearchService:
     return service
 
 
-def get_viewer(settings: Annotated[ApiSettings, Depends(get_settings)],
+async def get_viewer(settings: Annotated[ApiSettings, Depends(get_settings)],
                x_api_key: Annotated[str | None, Header(max_length=200, description="员工 API Key")] = None) -> Viewer:
     """No key: the public view; a configured key: its role; any other key: 401."""
     if not x_api_key:
@@ -47,6 +56,6 @@ def get_viewer(settings: Annotated[ApiSettings, Depends(get_settings)],
     return Viewer(role)
 
 
-Service = Annotated[SearchService, Depends(get_service)]
+Service = Annotated[SearchService, Depends(service_dependency)]
 CurrentViewer = Annotated[Viewer, Depends(get_viewer)]
 Settings = Annotated[ApiSettings, Depends(get_settings)]

@@ -4,7 +4,7 @@ fuzzy. Scores are in [0, 1] and come with a Chinese explanation a user can read.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from rapidfuzz import fuzz
 
@@ -17,6 +17,10 @@ from synonyms import load_aliases
 class NameScore:
     score: float
     explanation: str
+
+
+# Name search and screening score the same candidate names over and over.
+_analysed = lru_cache(maxsize=100_000)(analyze_name)
 
 
 @cache
@@ -32,7 +36,7 @@ def alias_target(query: str) -> str | None:
 
 def score_name(query: str, candidate: str) -> NameScore:
     """How well a typed name matches a subject's registered name."""
-    q, c = analyze_name(query), analyze_name(candidate)
+    q, c = _analysed(query), _analysed(candidate)
     if q.normalized == c.normalized:
         return NameScore(1.0, "名称完全一致")
     alias = _aliases().get(q.normalized)
@@ -45,7 +49,11 @@ def score_name(query: str, candidate: str) -> NameScore:
         differs = [w for w, same in (("组织形式", q.legal_form == c.legal_form),
                                      ("地区", q.regions == c.regions or not q.regions)) if not same]
         return NameScore(0.95 if differs else 0.98, f"字号相同（{'、'.join(differs)}不同）" if differs else "字号相同")
-    abbreviation = abbreviation_score(query, candidate)
+    # An abbreviation keeps every character it uses in the full name's order, so a query with a character
+    # the region, 字号 and industry lack cannot be one: skip the costlier subsequence scoring.
+    abbreviation = 0.0
+    if set(q.normalized) <= set(c.region_short + c.core + c.industry):
+        abbreviation = abbreviation_score(q.normalized, c)
     if abbreviation >= 0.8:
         return NameScore(0.7 + 0.5 * (abbreviation - 0.8), "简称匹配（字序一致）")
     similarity = fuzz.ratio(q.key, c.key) / 100

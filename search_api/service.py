@@ -13,13 +13,13 @@ from datetime import date, timedelta
 from typing import Any
 
 from analyzers.codes import CodeKind, classify_code
-from analyzers.names import analyze_name, name_key, name_ngrams
+from analyzers.names import name_key, name_ngrams
 from analyzers.normalize import normalize_name
 from analyzers.tokens import expand_synonyms
 from indexer.model import Record, RecordType, Status, iso_date
 from search_api.errors import ApiError
+from search_api.name_index import NameIndexHolder, NameMatch
 from search_api.publication import Viewer, effective_status, present_record, status_filter, visibility_for
-from search_api.ranking import NameScore, alias_target, score_name
 from search_api.settings import ApiSettings
 from search_api.understanding import QueryKind, Understood, one_edit_codes, understand
 from stores.base import Clause, Filters, Hit, Store, Subject, Visibility
@@ -99,6 +99,8 @@ class SearchService:
     def __init__(self, store: Store, settings: ApiSettings) -> None:
         self.store = store
         self.settings = settings
+        self.names = NameIndexHolder(store)
+        self.names.start()
         self._count, self._counted_at = 0, float("-inf")
 
     def _filters(self, params: SearchParams, viewer: Viewer) -> Filters:
@@ -129,16 +131,14 @@ class SearchService:
             if found:
                 return self._listing(found, params, viewer, query)
             query["fallback"] = "text"
-        if understood.maybe_name and self._names_a_subject(understood, filters):
+        if understood.maybe_name and self._names_a_subject(understood):
             understood = replace(understood, kind=QueryKind.NAME, normalized=normalize_name(params.q))
             query.update(kind=understood.kind.value, normalized=understood.normalized)
         return self._search_terms(understood, params, filters, viewer, query)
 
-    def _names_a_subject(self, understood: Understood, filters: Filters) -> bool:
+    def _names_a_subject(self, understood: Understood) -> bool:
         """True when a short query that could be a name matches an indexed subject name well."""
-        as_name = replace(understood, kind=QueryKind.NAME, normalized=normalize_name(understood.normalized))
-        hits = self.store.search(self._clauses(as_name, relaxed=True), filters, 20).hits
-        return any(score_name(as_name.normalized, h.subject_name).score >= 0.8 for h in hits)
+        return bool(self.names.current().match(understood.normalized, limit=1, floor=0.8))
 
     def _listing(self, records: list[Record], params: SearchParams, viewer: Viewer,
                  query: dict[str, Any]) -> dict[str, Any]:
@@ -171,15 +171,6 @@ class SearchService:
                 out.append({"code": subject.code, "name": subject.name})
         return out
 
-    def _informative(self, grams: list[str]) -> list[str]:
-        """The bigrams rare enough to select candidates (at most 1% of records, or the two rarest): any
-        common bigram (建筑, 工程, a county name) would pull in tens of thousands of records."""
-        frequencies = self.store.document_frequencies("name", grams)
-        found = sorted((n, g) for g, n in frequencies.items() if n > 0)
-        limit = max(1000, self._record_count() // 100)
-        rare = [g for n, g in found if n <= limit]
-        return rare or [g for _, g in found[:2]]
-
     def _selective(self, tokens: list[str], relaxed: bool) -> list[str]:
         """Query words without the very common ones (in more than a tenth of the records; a hundredth
         when relaxing): they barely narrow the result but make the index read huge posting lists. The
@@ -198,58 +189,59 @@ class SearchService:
         return self._count
 
     def _clauses(self, understood: Understood, relaxed: bool) -> list[Clause]:
-        if understood.kind is QueryKind.NAME:
-            names = [understood.normalized]
-            if target := alias_target(understood.normalized):
-                names.append(target)
-            clauses = []
-            for name in names:
-                parts = analyze_name(name)
-                body = parts.core + parts.industry if len(parts.core + parts.industry) >= 2 else parts.normalized
-                grams = [g for g in name_ngrams(body) if len(g) == 2] or name_ngrams(body)
-                if relaxed:
-                    clauses.append(Clause("name", tuple((g,) for g in self._informative(grams)), "any"))
-                else:
-                    clauses.append(Clause("name", tuple((g,) for g in grams), "all"))
-            return clauses
         groups = tuple(expand_synonyms(t) for t in self._selective(understood.tokens, relaxed))
         name_grams = tuple((g,) for g in name_ngrams(normalize_name(understood.normalized)) if len(g) == 2)
         return [Clause("text", groups, "any" if relaxed else "all"), Clause("name", name_grams, "all")]
 
     def _search_terms(self, understood: Understood, params: SearchParams, filters: Filters, viewer: Viewer,
                       query: dict[str, Any]) -> dict[str, Any]:
-        window = self.settings.rerank_window
         cursor = _decode_cursor(params.cursor) if params.cursor else {"p": params.page}
+        matches: dict[str, NameMatch] = {}
+        if understood.kind is QueryKind.NAME:
+            # Names are matched against the in-memory name index; the store only lists the matched
+            # subjects' records, which are re-ranked by how well their subject's name matched.
+            found = self.names.current().match(understood.normalized, limit=self.settings.rerank_window,
+                                               floor=self.settings.name_match_floor)
+            matches = {m.subject.key: m for m in found}
+            if not matches:
+                return {"query": query, "total": 0, "page": params.page, "size": params.size, "items": [],
+                        "facets": {}, "next_cursor": None}
+            filters = replace(filters, subject_keys=tuple(matches))
+
+        def clauses(relaxed: bool) -> list[Clause]:
+            return [] if matches else self._clauses(understood, relaxed)
+
         if "a" in cursor:  # deep paging: continue in store order after the re-ranked window
             try:
-                page = self.store.search(self._clauses(understood, bool(cursor.get("r"))), filters, params.size,
-                                         after=str(cursor["a"]))
+                page = self.store.search(clauses(bool(cursor.get("r"))), filters, params.size, after=str(cursor["a"]))
             except ValueError as exc:  # a position this store did not make
                 raise ApiError(422, "invalid_cursor", "游标无效，请使用上一页响应中的 next_cursor") from exc
             hits = page.hits
             more = len(hits) == params.size
             after = _encode_cursor({"a": hits[-1].cursor, "r": cursor.get("r", 0)}) if hits and more else None
             return {"query": query, "total": page.total, "page": None, "size": params.size,
-                    "items": self._items(hits, understood, viewer), "facets": {}, "next_cursor": after}
+                    "items": self._items(hits, understood, viewer, matches), "facets": {}, "next_cursor": after}
         page_number = int(cursor["p"])
         if page_number * params.size > self.settings.max_result_window:
             raise ApiError(422, "page_too_deep", f"页码过深：按页码最多可查看前{self.settings.max_result_window}条，"
                                                  "更多结果请使用 next_cursor 翻页")
-        # Names are re-ranked over a window of candidates; text keeps the store's order, so it fetches only
+        # Names are re-ranked over a window of records; text keeps the store's order, so it fetches only
         # as far as the page asked for.
         limit = page_number * params.size
-        if understood.kind is QueryKind.NAME:
-            limit = max(window, limit)
+        if matches:
+            limit = max(self.settings.rerank_window, limit)
         relaxed = False
-        result = self.store.search(self._clauses(understood, False), filters, limit, facets=True)
-        if not result.hits:
+        result = self.store.search(clauses(False), filters, limit, facets=True)
+        if not result.hits and not matches:
             relaxed = True
             query["relaxed"] = True
-            result = self.store.search(self._clauses(understood, True), filters, limit, facets=True)
-        scores: dict[str, NameScore] = {}
-        hits = self._rerank(result.hits, understood, scores) if understood.kind is QueryKind.NAME else result.hits
+            result = self.store.search(clauses(True), filters, limit, facets=True)
+        hits = result.hits
+        if matches:
+            hits = sorted(hits, key=lambda h: (-matches[h.subject_key].score,
+                                               -(h.decision_date or date.min).toordinal()))
         start = (page_number - 1) * params.size
-        items = self._items(hits[start:start + params.size], understood, viewer, scores)
+        items = self._items(hits[start:start + params.size], understood, viewer, matches)
         nxt: str | None = None
         if start + params.size < len(hits):
             nxt = _encode_cursor({"p": page_number + 1})
@@ -258,19 +250,8 @@ class SearchService:
         return {"query": query, "total": result.total, "page": page_number, "size": params.size, "items": items,
                 "facets": result.facets, "next_cursor": nxt}
 
-    @staticmethod
-    def _name_score(understood: Understood, name: str, scores: dict[str, NameScore]) -> NameScore:
-        """The name's score for this query, computed once per request."""
-        if name not in scores:
-            scores[name] = score_name(understood.normalized, name)
-        return scores[name]
-
-    def _rerank(self, hits: list[Hit], understood: Understood, scores: dict[str, NameScore]) -> list[Hit]:
-        return sorted(hits, key=lambda h: (-self._name_score(understood, h.subject_name, scores).score,
-                                           -(h.decision_date or date.min).toordinal(), -h.score))
-
     def _items(self, hits: list[Hit], understood: Understood, viewer: Viewer,
-               scores: dict[str, NameScore] | None = None) -> list[dict[str, Any]]:
+               matches: dict[str, NameMatch]) -> list[dict[str, Any]]:
         today = self.settings.current_day()
         items = []
         terms = [t for t in understood.tokens for t in expand_synonyms(t)]
@@ -278,9 +259,8 @@ class SearchService:
             item = present_record(hit.record, viewer, today)
             if item is None:
                 continue
-            if understood.kind is QueryKind.NAME:
-                s = self._name_score(understood, hit.subject_name, {} if scores is None else scores)
-                item["match"] = {"score": round(s.score, 4), "explanation": s.explanation}
+            if match := matches.get(hit.subject_key):
+                item["match"] = {"score": round(match.score, 4), "explanation": match.explanation}
             elif highlight := _highlight(item["summary"], terms):
                 item["highlights"] = {"summary": highlight}
             items.append(item)

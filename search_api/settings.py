@@ -24,7 +24,8 @@ class ApiSettings(BaseSettings):
     max_query_chars: int = 200
     max_page_size: int = 50
     max_result_window: int = 500  # deepest result reachable by page number; deeper needs the cursor
-    rerank_window: int = 200  # name-search candidates re-ranked with rapidfuzz
+    rerank_window: int = 200  # name search: subjects matched, and records re-ranked by their subject's match
+    name_match_floor: float = 0.5  # lowest name score (0–1) a name search lists
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -7,7 +7,7 @@ publication rules of their own: a :class:`Visibility` made by the search layer t
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal, Protocol
@@ -82,13 +82,17 @@ class Hit:
     decision_date: date | None
     score: float
     cursor: str  # opaque position of this hit for ``search(after=...)``
-    body: str | dict[str, Any]  # the stored record: JSON text or an already parsed document
+    # The stored record: JSON text, an already parsed document, or a function that reads the JSON text
+    # (a store that lists many candidates reads the bodies of the shown page only).
+    body: str | dict[str, Any] | Callable[[], str]
+    subject_key: str = ""
     _record: Record | None = None
 
     @property
     def record(self) -> Record:
         if self._record is None:
-            self._record = record_from_dict(json.loads(self.body) if isinstance(self.body, str) else self.body)
+            body = self.body() if callable(self.body) else self.body
+            self._record = record_from_dict(json.loads(body) if isinstance(body, str) else body)
         return self._record
 
 
@@ -108,6 +112,7 @@ class Subject:
     code: str
     category: str
     record_count: int
+    names: tuple[str, ...] = ()  # every name the subject's records carry (former names included)
 
 
 FACET_FIELDS = ("record_type", "district", "authority", "category", "year")
@@ -168,7 +173,13 @@ class Store(Protocol):
         """Subjects with a suggest form starting with ``prefix``, most records first."""
         ...
 
-    def iter_subjects(self) -> Iterator[Subject]: ...
+    def iter_subjects(self) -> Iterator[Subject]:
+        """Every subject, with all the names its records carry."""
+        ...
+
+    def subjects_generation(self) -> str:
+        """A cheap marker that changes whenever any subject row changes (to keep in-memory copies in step)."""
+        ...
 
     def ping(self) -> None:
         """Raise :class:`StoreUnavailable` when the store cannot answer."""

@@ -77,7 +77,7 @@ def records_mapping() -> Mapping:
 
 def subjects_mapping() -> Mapping:
     m = Mapping()
-    for name in ("key", "code", "org_code", "reg_no", "category", "suggest_forms"):
+    for name in ("key", "code", "org_code", "reg_no", "category", "suggest_forms", "names"):
         m.field(name, Keyword())
     m.field("name", Keyword())
     m.field("record_count", Integer())
@@ -286,6 +286,7 @@ class ElasticStore:
         for name in ("subject_code", "org_code", "reg_no"):
             bucket.metric(name, A("terms", field=name, size=1, order={"_key": "desc"}))
         bucket.metric("forms", A("terms", field="suggest_forms", size=50))
+        bucket.metric("names", A("terms", field="subject_name", size=50))
         buckets = s.execute().to_dict()["aggregations"]["subjects"]["buckets"]
         actions: list[dict[str, Any]] = []
         seen = set()
@@ -299,7 +300,8 @@ class ElasticStore:
                 "org_code": first["org_code"], "reg_no": first["reg_no"],
                 "category": top.get("body", {}).get("subject_category", ""), "record_count": b["doc_count"],
                 "public_count": b["public"]["doc_count"],
-                "suggest_forms": [f["key"] for f in b["forms"]["buckets"]]}})
+                "suggest_forms": [f["key"] for f in b["forms"]["buckets"]],
+                "names": [n["key"] for n in b["names"]["buckets"]]}})
         actions += [{"_op_type": "delete", "_index": self._write_subjects, "_id": k} for k in keys - seen]
         for ok, item in helpers.streaming_bulk(self.client, actions, raise_on_error=False, max_retries=5):
             if not ok and item.get("delete", {}).get("status") != 404:
@@ -358,7 +360,8 @@ class ElasticStore:
         response = self._run(build_search(self.alias, clauses, filters, limit, after, facets))
         hits = [Hit(h["_source"]["subject_name"],
                     date.fromisoformat(h["_source"]["decision_date"]) if h["_source"].get("decision_date") else None,
-                    float(h["_score"] or 0.0), json.dumps(list(h["sort"])), h["_source"]["body"])
+                    float(h["_score"] or 0.0), json.dumps(list(h["sort"])), h["_source"]["body"],
+                    h["_source"]["subject_key"])
                 for h in _hits(response)]
         facet_map: dict[str, dict[str, int]] = {}
         if facets:
@@ -396,7 +399,8 @@ class ElasticStore:
     @staticmethod
     def _subject(source: dict[str, Any]) -> Subject:
         return Subject(key=source["key"], name=source["name"], code=source.get("code", ""),
-                       category=source.get("category", ""), record_count=int(source.get("record_count", 0)))
+                       category=source.get("category", ""), record_count=int(source.get("record_count", 0)),
+                       names=tuple(source.get("names") or (source["name"],)))
 
     def subjects_by_code(self, codes: Sequence[str]) -> list[Subject]:
         if not codes:
@@ -436,6 +440,15 @@ class ElasticStore:
         self._ensure()
         for hit in helpers.scan(self.client, index=self.subjects_alias):
             yield self._subject(hit["_source"])
+
+    def subjects_generation(self) -> str:
+        self._ensure()
+        try:
+            stats = self.client.indices.stats(index=self.subjects_alias, metric="indexing")
+        except TransportError as exc:
+            raise StoreUnavailable(f"Elasticsearch unreachable: {exc}") from exc
+        indexing = stats["_all"]["primaries"]["indexing"]
+        return f"{indexing['index_total']}:{indexing['delete_total']}"
 
     def ping(self) -> None:
         try:

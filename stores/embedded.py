@@ -12,7 +12,7 @@ import json
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
@@ -69,7 +69,8 @@ CREATE TABLE IF NOT EXISTS subjects (
     reg_no TEXT NOT NULL,
     category TEXT NOT NULL,
     record_count INTEGER NOT NULL,
-    public_count INTEGER NOT NULL
+    public_count INTEGER NOT NULL,
+    names TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS subjects_code ON subjects(code);
 CREATE INDEX IF NOT EXISTS subjects_org_code ON subjects(org_code);
@@ -115,7 +116,11 @@ class EmbeddedStore:
         self._forms_written: set[tuple[str, str]] = set()  # (subject key, name) whose forms are stored
         self._frequencies: dict[tuple[str, str], int] = {}
         # executescript commits on its own; the statements are idempotent (IF NOT EXISTS).
-        self._db().executescript(_SCHEMA)
+        db = self._db()
+        db.executescript(_SCHEMA)
+        if "names" not in {row[1] for row in db.execute("PRAGMA table_info(subjects)")}:
+            # A store made before subjects kept their names: the column fills as subjects are refreshed.
+            db.execute("ALTER TABLE subjects ADD COLUMN names TEXT NOT NULL DEFAULT ''")
 
     # -- connections ---------------------------------------------------------------------------------
     def _db(self) -> sqlite3.Connection:
@@ -238,9 +243,11 @@ class EmbeddedStore:
         db.execute(f"DELETE FROM subjects WHERE key IN ({marks})", list(keys))
         # Name and category come from the subject's newest record, through the (subject_key, date) index.
         db.execute(f"""
-            INSERT INTO subjects (key, name, code, org_code, reg_no, category, record_count, public_count)
+            INSERT INTO subjects (key, name, code, org_code, reg_no, category, record_count, public_count, names)
             SELECT g.subject_key, latest.subject_name, g.code, g.org_code, g.reg_no,
-                   json_extract(latest.body, '$.subject_category'), g.n, g.n_public
+                   json_extract(latest.body, '$.subject_category'), g.n, g.n_public,
+                   (SELECT group_concat(n, char(31)) FROM (SELECT DISTINCT subject_name AS n FROM records
+                                                          WHERE subject_key = g.subject_key))
             FROM (SELECT subject_key, max(subject_code) AS code, max(org_code) AS org_code,
                          max(reg_no) AS reg_no, count(*) AS n,
                          sum(status = 'active' AND audience = 'public') AS n_public
@@ -339,29 +346,41 @@ class EmbeddedStore:
                                "(coalesce(r.decision_date, '') = ? AND r.rowid > ?))")
             page_args += [last_key, last_key, last_row]
         try:
-            rows = db.execute(f"SELECT r.body, {score}, r.rowid, r.subject_name, r.decision_date FROM {source} "
-                              f"WHERE {page_where} ORDER BY {order} LIMIT ?", [*page_args, limit]).fetchall()
-            hits = [Hit(name, date.fromisoformat(day) if day else None, -float(s) if expr else 0.0,
-                        f"{float(s)!r}:{rowid}" if expr else f"{s}:{rowid}", body)
-                    for body, s, rowid, name, day in rows]
+            facet_columns = ", ".join(_FACET_SQL[f] for f in FACET_FIELDS)
+            rows = db.execute(f"SELECT {score}, r.rowid, r.subject_name, r.decision_date, r.subject_key, "
+                              f"{facet_columns} FROM {source} WHERE {page_where} ORDER BY {order} LIMIT ?",
+                              [*page_args, limit]).fetchall()
+            hits = [Hit(row[2], date.fromisoformat(row[3]) if row[3] else None, -float(row[0]) if expr else 0.0,
+                        f"{float(row[0])!r}:{row[1]}" if expr else f"{row[0]}:{row[1]}", self._body_reader(row[1]),
+                        row[4])
+                    for row in rows]
+            complete = after is None and len(rows) < limit
             if facets:
-                # SQLite counts the combinations in C; Python only folds a few hundred rows per facet.
-                columns = ", ".join(_FACET_SQL[f] for f in FACET_FIELDS)
+                # When the page holds every match its rows are the facets' input; otherwise SQLite counts
+                # the combinations in C and Python only folds a few hundred rows per facet.
+                grouped = [(*row[5:], 1) for row in rows] if complete else db.execute(
+                    f"SELECT {facet_columns}, count(*) FROM {source} WHERE {where} GROUP BY {facet_columns}", args)
                 counters: list[Counter[str]] = [Counter() for _ in FACET_FIELDS]
                 total = 0
-                for *values, n in db.execute(f"SELECT {columns}, count(*) FROM {source} WHERE {where} "
-                                             f"GROUP BY {columns}", args):
+                for *values, n in grouped:
                     total += n
                     for counter, value in zip(counters, values, strict=True):
                         if value:
                             counter[value] += n
                 facet_map = {f: dict(c.most_common(20)) for f, c in zip(FACET_FIELDS, counters, strict=True)}
             else:
-                total = int(db.execute(f"SELECT count(*) FROM {source} WHERE {where}", args).fetchone()[0])
+                total = len(rows) if complete else int(
+                    db.execute(f"SELECT count(*) FROM {source} WHERE {where}", args).fetchone()[0])
                 facet_map = {}
         except sqlite3.OperationalError as exc:
             raise StoreUnavailable(f"search failed: {exc}") from exc
         return HitPage(hits, total, facet_map)
+
+    def _body_reader(self, rowid: int) -> Callable[[], str]:
+        """Read one record's body when it is shown: the window behind a page is mostly never displayed."""
+        def read() -> str:
+            return str(self._db().execute("SELECT body FROM records WHERE rowid=?", (rowid,)).fetchone()[0])
+        return read
 
     def document_frequencies(self, field: Literal["name", "text"], terms: Sequence[str]) -> dict[str, int]:
         # Counting a term decodes its whole doclist (milliseconds for common terms), so counts are kept
@@ -430,10 +449,14 @@ class EmbeddedStore:
     def iter_subjects(self) -> Iterator[Subject]:
         db = sqlite3.connect(self.path)
         try:
-            yield from (self._subject(r) for r in db.execute(
-                "SELECT key, name, code, category, record_count FROM subjects"))
+            for *row, names in db.execute("SELECT key, name, code, category, record_count, names FROM subjects"):
+                yield replace(self._subject(row), names=tuple(names.split("\x1f")) if names else (row[1],))
         finally:
             db.close()
+
+    def subjects_generation(self) -> str:
+        # Refreshing a subject deletes and re-inserts its row, so the largest rowid moves on every change.
+        return str(self._db().execute("SELECT max(rowid) FROM subjects").fetchone()[0])
 
 
 def _parse_cursor(cursor: str, ranked: bool) -> tuple[float | str, int]:

@@ -27,7 +27,11 @@ def readyz(request: Request) -> dict[str, object]:
         raise ApiError(503, "not_ready", "检索服务尚未就绪：存储不可达或尚未建立索引", {"reason": str(exc)}) from exc
     if records == 0:
         raise ApiError(503, "not_ready", "检索服务尚未就绪：索引为空", {"records": 0})
-    return {"status": "ready", "records": records}
+    try:
+        names = service.names.current(wait_seconds=10)
+    except StoreUnavailable as exc:
+        raise ApiError(503, "not_ready", "检索服务尚未就绪：名称索引正在建立", {"reason": str(exc)}) from exc
+    return {"status": "ready", "records": records, "subjects": len(names.subjects)}
 
 
 @router.get("/metrics", summary="Prometheus 指标", include_in_schema=False)

@@ -6,6 +6,7 @@ from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
 
 from indexer.model import RecordType, Status
 from search_api.deps import CurrentViewer, Service
@@ -50,11 +51,13 @@ def search(
     mode: Annotated[Literal["keyword", "semantic", "hybrid"], Query(description="检索模式")] = "keyword",
     status: Annotated[Status | None,
                       Query(description="按状态筛选（仅员工）：active、expired、repaired、withdrawn")] = None,
-) -> dict[str, object]:
+) -> JSONResponse:
     """Understands the query (``query.kind``), applies the publication rules and masks personal data."""
     if mode != "keyword":
         raise ApiError(422, "mode_unavailable", f"检索模式“{mode}”尚未启用，当前仅支持 keyword", {"field": "mode"})
     params = SearchParams(q=q.strip() or q, types=_types(type), authority=authority.strip(), district=district.strip(),
                           category=category.strip(), date_from=date_from, date_to=date_to, page=page, size=size,
                           cursor=cursor, status=status)
-    return service.search(params, viewer)
+    # The service builds the documented shape itself (the API tests validate it against SearchResponse);
+    # validating it again on every request would cost more than a name search.
+    return JSONResponse(service.search(params, viewer))

@@ -11,6 +11,7 @@ import pytest
 from analyzers.names import analyze_name
 from analyzers.pinyin import pinyin_forms
 from indexer.model import Audience, Record, RecordType, Status, SubjectCategory
+from search_api.schemas import SearchResponse
 from stores.base import Filters, Visibility
 from stores.embedded import EmbeddedStore
 from tests.api.conftest import unmasked_ids
@@ -39,6 +40,7 @@ def _search(client: httpx.Client, q: str, **params: Any) -> dict[str, Any]:
     response = client.get("/v1/search", params={"q": q, **params})
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
+    SearchResponse.model_validate(body)  # the endpoint returns the service's dict without re-validating it
     return body
 
 

@@ -208,3 +208,18 @@ def test_suggest_by_prefix_and_pinyin(store: Store) -> None:
     assert [s.code for s in store.suggest("hengda", 10)] == [HENGDA]
     ranked = store.suggest("清远市", 10)
     assert [s.code for s in ranked] == [HENGDA, HONGTU]  # more records first
+
+
+def test_iter_subjects_carries_former_names_and_the_generation_moves(store: Store) -> None:
+    docs = corpus()
+    store.upsert(docs[:3])
+    store.flush()
+    before = store.subjects_generation()
+    assert store.subjects_generation() == before  # reading does not move it
+    (hengda,) = list(store.iter_subjects())
+    assert hengda.name == HENGDA_NAME
+    assert set(hengda.names) == {HENGDA_NAME, "清远市恒达建筑有限公司"}
+    store.upsert(docs[3:])
+    store.flush()
+    assert store.subjects_generation() != before
+    assert {s.code for s in store.iter_subjects()} == {HENGDA, HONGTU}

@@ -1,0 +1,67 @@
+"""The in-memory name index: blocking recall, scoring order, former names, and keeping in step with the store."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from search_api.name_index import NameIndex, NameIndexHolder
+from stores.base import Subject
+from stores.embedded import EmbeddedStore
+from tests.contract.test_store_contract import HENGDA, HONGTU, corpus, penalty
+
+
+def _subject(key: str, *names: str, records: int = 1) -> Subject:
+    return Subject(key=key, name=names[0], code="", category="legal_person", record_count=records, names=names)
+
+
+INDEX = NameIndex([
+    _subject("pufa", "上海浦东发展银行股份有限公司", records=5),
+    _subject("hengda", "清远市恒达建筑工程有限公司", "清远市恒达建筑有限公司"),
+    _subject("hengda-fs", "佛山市恒达建筑工程有限公司"),
+    _subject("hengtai", "清远市恒泰建筑工程有限公司"),
+    *(_subject(f"filler-{i}", f"清远市{a}{b}建筑工程有限公司") for i, (a, b) in
+      enumerate((a, b) for a in "金银铜铁锡" for b in "山水林田湖")),
+])
+
+
+def test_variants_of_a_name_rank_its_subject_first() -> None:
+    for typed in ("清远市恒达建筑工程有限公司", "清遠市恒達建築工程有限責任公司", "清远恒达建筑工程"):
+        best = INDEX.match(typed, limit=3)
+        assert best[0].subject.key == "hengda", typed
+    # Without a region both 恒达建筑工程 companies are equally good answers.
+    assert {m.subject.key for m in INDEX.match("恒达建筑工程", limit=2)} == {"hengda", "hengda-fs"}
+    exact, other_region = INDEX.match("清远市恒达建筑工程有限公司", limit=2)
+    assert exact.score == 1.0 and other_region.subject.key == "hengda-fs" and other_region.score < 1.0
+    assert "地区" in other_region.explanation
+
+
+def test_abbreviation_and_former_name() -> None:
+    (pufa, *_) = INDEX.match("浦发银行")
+    assert pufa.subject.key == "pufa" and pufa.score >= 0.9
+    former = INDEX.match("清远市恒达建筑有限公司", limit=1)[0]
+    assert former.subject.key == "hengda" and former.score == 1.0 and "曾用名" in former.explanation
+
+
+def test_another_core_name_scores_low_and_the_floor_drops_it() -> None:
+    scores = {m.subject.key: m.score for m in INDEX.match("清远市恒泰建筑工程有限公司", limit=50)}
+    assert scores["hengtai"] == 1.0 and scores["hengda"] < 0.7
+    assert [m.subject.key for m in INDEX.match("清远市恒泰建筑工程有限公司", limit=50, floor=0.9)] == ["hengtai"]
+    assert all(m.score < 0.5 for m in INDEX.match("完全无关的名称"))
+
+
+def test_holder_rebuilds_when_the_store_changes(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path)
+    store.upsert(corpus()[:3])
+    store.flush()
+    holder = NameIndexHolder(store, check_seconds=0)
+    assert [m.subject.code for m in holder.current().match("恒达建筑工程", limit=1)] == [HENGDA]
+    assert not holder.current().match("宏图商贸", floor=0.9)
+    store.upsert([penalty("清远市宏图商贸有限公司", HONGTU, "清新环罚〔2026〕4号", "2026-05-20", "废水超标排放")])
+    store.flush()
+    deadline = time.monotonic() + 30
+    while not holder.current().match("宏图商贸", floor=0.9):
+        assert time.monotonic() < deadline, "the name index never caught up with the store"
+        time.sleep(0.05)
+    assert holder.current().match("宏图商贸", limit=1)[0].subject.code == HONGTU
+    store.close()

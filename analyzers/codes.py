@@ -187,6 +187,12 @@ def classify_code(raw: str) -> CodeCheck:
     return CodeCheck(CodeKind.UNKNOWN, code, False, f"无法识别的代码：长度为{len(code)}位")
 
 
+def masked_code_matches(masked: str, code: str) -> bool:
+    """True when a code published with * (9144180212****345G) agrees with ``code`` on every visible
+    character: courts publish companies' codes masked, and such records belong to the full code's subject."""
+    return "*" in masked and len(masked) == len(code) and all(m in ("*", c) for m, c in zip(masked, code, strict=True))
+
+
 def looks_like_code(text: str) -> bool:
     """True when a query is plausibly meant as an identifier rather than a name or text."""
     code = normalize_code(text)

@@ -34,14 +34,12 @@ class NameParts:
     qualifiers: tuple[str, ...]
     branch: str
     key: str
+    region_short: str  # the shortest spelling of the innermost region, as people type it (清远市 → 清远)
 
-    @property
-    def region_short(self) -> str:
-        """The shortest spelling of the innermost region, as people type it (清远市 → 清远)."""
-        if not self.regions:
-            return ""
-        region = _tables().by_full.get(self.regions[-1])
-        return region.short[0] if region and region.short else self.regions[-1]
+
+def _short_of(region_name: str) -> str:
+    region = _tables().by_full.get(region_name)
+    return region.short[0] if region and region.short else region_name
 
 
 @dataclass(frozen=True)
@@ -183,9 +181,10 @@ def analyze_name(name: str) -> NameParts:
     regions, rest = _strip_regions(rest)
     core, industry = _strip_industry(rest)
     key = core + industry + (f"#{branch}" if branch else "")
+    all_regions = tuple(regions + bracket_regions)
     return NameParts(
         normalized=normalized,
-        regions=tuple(regions + bracket_regions),
+        regions=all_regions,
         core=core,
         industry=industry,
         legal_form=legal_form,
@@ -193,6 +192,7 @@ def analyze_name(name: str) -> NameParts:
         qualifiers=tuple(qualifiers),
         branch=branch,
         key=key or normalized,
+        region_short=_short_of(all_regions[-1]) if all_regions else "",
     )
 
 
@@ -215,7 +215,7 @@ class AbbreviationFeatures:
     in_order: float  # share of the short form's characters found in order in the full name
     core_coverage: float  # share of the core's characters that the short form keeps, in order
     starts_at_head: bool  # the short form starts with the first character of the region or core
-    keeps_industry: bool  # the short form ends with the full name's industry word (…银行)
+    keeps_industry: bool  # the short form ends with the industry word's end (…银行) or head (康明汽车)
 
 
 def abbreviation_features(short: str, full: str | NameParts) -> AbbreviationFeatures:
@@ -231,7 +231,8 @@ def abbreviation_features(short: str, full: str | NameParts) -> AbbreviationFeat
         in_order=in_order,
         core_coverage=LCSseq.similarity(s, parts.core) / max(len(parts.core), 1),
         starts_at_head=s[0] in heads,
-        keeps_industry=bool(parts.industry) and any(s.endswith(parts.industry[-k:]) for k in (1, 2)),
+        keeps_industry=bool(parts.industry) and (any(s.endswith(parts.industry[-k:]) for k in (1, 2))
+                                                 or s.endswith(parts.industry[:2])),
     )
 
 

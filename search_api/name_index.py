@@ -33,6 +33,9 @@ log = logging.getLogger("credit_search.names")
 _COMMON_SHARE = 0.05
 _COMMON_MIN = 1000
 _RAREST = 8
+# A name whose blocking key is indexed and scores this high (the same name, or the same 字号 with the same
+# region and legal form) is settled by the names sharing its key: no other name can come within reach.
+_SURE = 0.98
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,7 @@ class NameIndex:
         self._entry_subject: list[int] = []  # entry (one name of one subject) → subject position
         self._entry_name: list[str] = []
         postings: dict[str, list[int]] = defaultdict(list)
+        self._by_key: dict[str, list[int]] = defaultdict(list)
         for subject in subjects:
             position = len(self.subjects)
             self.subjects.append(subject)
@@ -66,7 +70,9 @@ class NameIndex:
                 entry = len(self._entry_name)
                 self._entry_subject.append(position)
                 self._entry_name.append(name)
-                for gram in set(name_ngrams(_blocking_text(name))):
+                blocking = _blocking_text(name)
+                self._by_key[blocking].append(entry)
+                for gram in set(name_ngrams(blocking)):
                     postings[gram].append(entry)
         self.size = len(self._entry_name)
         self._postings = {g: np.asarray(p, dtype=np.int32) for g, p in postings.items()}
@@ -97,9 +103,19 @@ class NameIndex:
         normalized = normalize_name(query)
         if not normalized:
             return []
-        entries = self._candidates(_blocking_text(normalized), candidates)
-        if target := alias_target(normalized):
-            entries += self._candidates(_blocking_text(target), 20)
+        blocking = _blocking_text(normalized)
+        best = self._score(normalized, self._by_key.get(blocking, []))
+        if not best or max(m.score for m in best.values()) < _SURE:
+            entries = self._candidates(blocking, candidates)
+            if target := alias_target(normalized):
+                entries += self._candidates(_blocking_text(target), 20)
+            best = self._score(normalized, entries)
+        ranked = sorted((m for m in best.values() if m.score >= floor),
+                        key=lambda m: (-m.score, -m.subject.record_count, m.subject.name))
+        return ranked[:limit]
+
+    def _score(self, normalized: str, entries: list[int]) -> dict[int, NameMatch]:
+        """The best match per subject among ``entries``."""
         best: dict[int, NameMatch] = {}
         for entry in dict.fromkeys(entries):
             position, name = self._entry_subject[entry], self._entry_name[entry]
@@ -111,9 +127,7 @@ class NameIndex:
             current = best.get(position)
             if current is None or scored.score > current.score:
                 best[position] = NameMatch(subject, name, scored.score, explanation)
-        ranked = sorted((m for m in best.values() if m.score >= floor),
-                        key=lambda m: (-m.score, -m.subject.record_count, m.subject.name))
-        return ranked[:limit]
+        return best
 
 
 class NameIndexHolder:

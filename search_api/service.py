@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
-from analyzers.codes import CodeKind, classify_code
+from analyzers.codes import CodeKind, classify_code, masked_code_matches
 from analyzers.names import name_key, name_ngrams
 from analyzers.normalize import normalize_name
 from analyzers.tokens import expand_synonyms
@@ -86,11 +86,6 @@ def _facets_of(records: list[Record]) -> dict[str, dict[str, int]]:
             if value:
                 counters[key][value] += 1
     return {k: dict(c.most_common(20)) for k, c in counters.items()}
-
-
-def _masked_match(masked: str, code: str) -> bool:
-    """True when a code masked with * agrees with ``code`` on every visible character."""
-    return "*" in masked and len(masked) == len(code) and all(m in ("*", c) for m, c in zip(masked, code, strict=True))
 
 
 class SearchService:
@@ -277,7 +272,7 @@ class SearchService:
         subjects = self.store.subjects_by_code([check.normalized])
         today = self.settings.current_day()
         filters = Filters(visibility=visibility_for(viewer, today))
-        records = self._records_of_subjects(subjects, filters)
+        records = self.records_of_subjects(subjects, filters)
         if not records:
             raise ApiError(404, "entity_not_found", f"未找到代码为 {check.normalized} 的主体的公示信用记录",
                            {"code": check.normalized})
@@ -321,7 +316,7 @@ class SearchService:
             "sources": dict(Counter(r.authority for r in records if r.authority).most_common()),
         }
 
-    def _records_of_subjects(self, subjects: list[Subject], filters: Filters) -> list[Record]:
+    def records_of_subjects(self, subjects: list[Subject], filters: Filters) -> list[Record]:
         """Records keyed by the subjects' codes, plus records published with a masked code (courts publish
         9144180212****345G) under the same name whose visible characters agree with the full code."""
         if not subjects:
@@ -331,7 +326,7 @@ class SearchService:
         names = {r.subject_name for r in by_code} | {s.name for s in subjects}
         codes = [s.code for s in subjects if s.code]
         masked = [r for r in self.store.records_of([f"name:{name_key(n)}" for n in names], everything)
-                  if r.subject_code and any(_masked_match(r.subject_code, c) for c in codes)]
+                  if r.subject_code and any(masked_code_matches(r.subject_code, c) for c in codes)]
         merged = {r.id: r for r in [*by_code, *masked] if filters.visibility.allows(r)}
         return sorted(merged.values(), key=lambda r: r.decision_date or date.min, reverse=True)
 

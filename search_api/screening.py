@@ -1,0 +1,153 @@
+"""Bulk screening of bidders and applicants against the credit records (政府采购、招标投标 信用记录查询).
+
+Each row gets a verdict with the evidence an officer files:
+- ``hit``: a confident match with adverse records (an active 失信被执行人 record, or a penalty of the
+  configured categories within the configured window);
+- ``clear``: a confident match without adverse records, or confidently no match;
+- ``review``: several close candidates, or a best score between the review floor and the threshold;
+- ``invalid``: a row that cannot be screened (a code with a bad check character, nothing to match on).
+
+A valid code decides identity; otherwise the in-memory name index proposes and scores candidates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from analyzers.codes import CodeKind, classify_code, masked_code_matches
+from analyzers.names import name_key
+from indexer.model import Record, RecordType, Status
+from search_api.name_index import NameIndex, NameMatch
+from search_api.publication import Viewer, effective_status, present_record, visibility_for
+from search_api.service import SearchService
+from stores.base import Filters, Subject
+
+VERDICT_LABELS = {"hit": "命中不良记录", "clear": "未发现不良记录", "review": "需人工复核", "invalid": "无法筛查"}
+# 重大违法记录 in the sense of the procurement rules: heavy sanctions, not a warning.
+DEFAULT_PENALTY_CATEGORIES = ("罚款", "没收违法所得", "没收非法财物", "责令停产停业", "责令关闭", "暂扣许可证",
+                              "吊销许可证", "降低资质等级", "吊销营业执照", "限制开展生产经营活动", "限制从业")
+_ENTERPRISE_CODES = (CodeKind.USCC, CodeKind.ORG_CODE, CodeKind.REG_NO)
+_MAX_EVIDENCE = 20
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenItem:
+    """One row to screen; ``columns`` holds the row as uploaded, echoed back in spreadsheet output."""
+
+    id: str = ""
+    name: str = ""
+    code: str = ""
+    columns: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """What counts as a confident match and as an adverse record."""
+
+    threshold: float = 0.9
+    review_floor: float = 0.6
+    types: tuple[RecordType, ...] = (RecordType.DISHONEST, RecordType.PENALTY)
+    penalty_categories: tuple[str, ...] = DEFAULT_PENALTY_CATEGORIES
+    penalty_years: int = 3
+
+
+def _candidate(match: NameMatch) -> dict[str, Any]:
+    subject = match.subject
+    return {"name": subject.name, "code": subject.code if subject.category != "person" else "",
+            "score": round(match.score, 4), "explanation": match.explanation}
+
+
+def _verdict(out: dict[str, Any], kind: str, reason: str) -> dict[str, Any]:
+    out.update(verdict=kind, verdict_label=VERDICT_LABELS[kind], reason=reason)
+    return out
+
+
+def _same_identity(a: Subject, b: Subject) -> bool:
+    """Two subject rows of one entity: the same name key, and codes that agree (a court record publishes the
+    company's code masked, so it is filed under the name until the full code is known)."""
+    if name_key(a.name) != name_key(b.name):
+        return False
+    if not a.code or not b.code:
+        return True
+    return a.code == b.code or masked_code_matches(a.code, b.code) or masked_code_matches(b.code, a.code)
+
+
+class Screener:
+    """Screens rows over one search service (its store, name index and settings)."""
+
+    def __init__(self, service: SearchService) -> None:
+        self.service = service
+
+    def screen(self, items: list[ScreenItem], viewer: Viewer, policy: Policy) -> list[dict[str, Any]]:
+        """One result per item, in order; a bad row gets its own ``invalid`` verdict."""
+        today = self.service.settings.current_day()
+        filters = Filters(visibility=visibility_for(viewer, today))
+        index = self.service.names.current()
+        return [self._one(n, item, index, filters, viewer, policy, today) for n, item in enumerate(items, 1)]
+
+    def _one(self, row: int, item: ScreenItem, index: NameIndex, filters: Filters, viewer: Viewer, policy: Policy,
+             today: date) -> dict[str, Any]:
+        name, code = item.name.strip(), item.code.strip()
+        out: dict[str, Any] = {"row": row, "id": item.id, "input": {"name": name, "code": code}, "match": None,
+                               "candidates": [], "evidence": [], "evidence_summary": ""}
+        if not name and not code:
+            return _verdict(out, "invalid", "名称和统一社会信用代码均为空")
+        if code:
+            check = classify_code(code)
+            if check.kind is CodeKind.ID_CARD:
+                return _verdict(out, "invalid", "不支持按身份证号码筛查，请填写姓名或企业代码")
+            if check.kind not in _ENTERPRISE_CODES or not check.valid:
+                reason = check.reason or "不是有效的统一社会信用代码、组织机构代码或工商注册号"
+                return _verdict(out, "invalid", f"代码无效：{reason}")
+            subjects = self.service.store.subjects_by_code([check.normalized])
+            if not subjects:
+                return _verdict(out, "clear", f"代码 {check.normalized} 没有公示的信用记录")
+            subject = subjects[0]
+            out["match"] = {"name": subject.name, "code": subject.code, "score": 1.0, "explanation": "代码一致"}
+            records = self.service.records_of_subjects(subjects, filters)
+            return self._judge(out, records, viewer, policy, today)
+        found = index.match(name, limit=10, floor=policy.review_floor)
+        if not found:
+            return _verdict(out, "clear", "未匹配到任何有信用记录的主体")
+        top = found[0]
+        identity = [m for m in found if m.score >= policy.threshold and _same_identity(m.subject, top.subject)]
+        others = [m for m in found if m.score >= policy.review_floor and m not in identity]
+        if top.score < policy.threshold:
+            out["candidates"] = [_candidate(m) for m in found[:5]]
+            return _verdict(out, "review", f"名称相近但不足以确认（最高匹配度{top.score:.2f}）")
+        close = [m for m in others if top.score - m.score < 0.03]
+        if close:
+            out["candidates"] = [_candidate(m) for m in [top, *close][:5]]
+            return _verdict(out, "review", f"有{len(close) + 1}个名称同样相近的主体，请人工确认")
+        # The identity's own code, not a court's masked copy of it, names the match.
+        out["match"] = _candidate(max(identity, key=lambda m: (m.score, "*" not in m.subject.code)))
+        records = self.service.store.records_of([m.subject.key for m in identity], filters)
+        return self._judge(out, records, viewer, policy, today)
+
+    @staticmethod
+    def _judge(out: dict[str, Any], records: list[Record], viewer: Viewer, policy: Policy,
+               today: date) -> dict[str, Any]:
+        since = today - timedelta(days=365 * policy.penalty_years)
+        dishonest = [r for r in records if r.record_type is RecordType.DISHONEST
+                     and RecordType.DISHONEST in policy.types and effective_status(r, today) is Status.ACTIVE]
+        penalties = [r for r in records if r.record_type is RecordType.PENALTY and RecordType.PENALTY in policy.types
+                     and r.decision_date and r.decision_date >= since
+                     and any(c in r.category for c in policy.penalty_categories)]
+        adverse = dishonest + penalties
+        out["evidence"] = [p for p in (present_record(r, viewer, today) for r in adverse[:_MAX_EVIDENCE]) if p]
+        parts = []
+        if dishonest:
+            numbers = "、".join(r.document_number for r in dishonest[:3])
+            parts.append(f"失信被执行人{len(dishonest)}条（{numbers}）")
+        if penalties:
+            total = sum(r.amount or 0 for r in penalties)
+            parts.append(f"近{policy.penalty_years}年行政处罚{len(penalties)}条（" +
+                         "、".join(r.document_number for r in penalties[:3]) +
+                         (f"，罚没金额合计{total:,.2f}元" if total else "") + "）")
+        out["evidence_summary"] = "；".join(parts)
+        if adverse:
+            return _verdict(out, "hit", "匹配到主体，存在" + "、".join(
+                kind for kind, rows in (("失信被执行人记录", dishonest), ("行政处罚记录", penalties)) if rows))
+        return _verdict(out, "clear", f"匹配到主体，共{len(records)}条公示记录，无设定范围内的不良记录")

@@ -13,7 +13,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from search_api import errors
-from search_api.routers import entities, health, search, suggest
+from search_api.routers import entities, health, screen, search, suggest
 from search_api.settings import ApiSettings
 from stores.settings import StoreSettings
 
@@ -42,7 +42,7 @@ def create_app(store_settings: StoreSettings | None = None, api_settings: ApiSet
     app.state.service = None
     app.state.metrics = Metrics()
     errors.install(app)
-    for router in (search.router, entities.router, suggest.router, health.router):
+    for router in (search.router, entities.router, suggest.router, screen.router, health.router):
         app.include_router(router)
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=5)  # level 9 costs 3× the CPU
     if app.state.api_settings.cors_origins:
@@ -53,6 +53,7 @@ def create_app(store_settings: StoreSettings | None = None, api_settings: ApiSet
     @app.middleware("http")
     async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+        request.state.request_id = request_id
         started = time.perf_counter()
         response = await call_next(request)
         elapsed = time.perf_counter() - started

@@ -22,6 +22,7 @@ PUBLIC_ROLE = "public"
 @dataclass(frozen=True, slots=True)
 class Viewer:
     role: str = PUBLIC_ROLE
+    who: str = ""  # who is asking, for the audit log: a fingerprint of the API key, or the CLI's user
 
     @property
     def is_staff(self) -> bool:

@@ -12,22 +12,23 @@ A valid code decides identity; otherwise the in-memory name index proposes and s
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from analyzers.codes import CodeKind, classify_code, masked_code_matches
 from analyzers.names import name_key
 from indexer.model import Record, RecordType, Status
+from search_api.audit import append_entry
 from search_api.name_index import NameIndex, NameMatch
 from search_api.publication import Viewer, effective_status, present_record, visibility_for
 from search_api.service import SearchService
+from search_api.settings import DEFAULT_PENALTY_CATEGORIES
 from stores.base import Filters, Subject
 
 VERDICT_LABELS = {"hit": "命中不良记录", "clear": "未发现不良记录", "review": "需人工复核", "invalid": "无法筛查"}
-# 重大违法记录 in the sense of the procurement rules: heavy sanctions, not a warning.
-DEFAULT_PENALTY_CATEGORIES = ("罚款", "没收违法所得", "没收非法财物", "责令停产停业", "责令关闭", "暂扣许可证",
-                              "吊销许可证", "降低资质等级", "吊销营业执照", "限制开展生产经营活动", "限制从业")
 _ENTERPRISE_CODES = (CodeKind.USCC, CodeKind.ORG_CODE, CodeKind.REG_NO)
 _MAX_EVIDENCE = 20
 
@@ -132,8 +133,9 @@ class Screener:
         since = today - timedelta(days=365 * policy.penalty_years)
         dishonest = [r for r in records if r.record_type is RecordType.DISHONEST
                      and RecordType.DISHONEST in policy.types and effective_status(r, today) is Status.ACTIVE]
+        # A repaired, withdrawn or expired penalty no longer counts against the subject, even for staff.
         penalties = [r for r in records if r.record_type is RecordType.PENALTY and RecordType.PENALTY in policy.types
-                     and r.decision_date and r.decision_date >= since
+                     and effective_status(r, today) is Status.ACTIVE and r.decision_date and r.decision_date >= since
                      and any(c in r.category for c in policy.penalty_categories)]
         adverse = dishonest + penalties
         out["evidence"] = [p for p in (present_record(r, viewer, today) for r in adverse[:_MAX_EVIDENCE]) if p]
@@ -151,3 +153,26 @@ class Screener:
             return _verdict(out, "hit", "匹配到主体，存在" + "、".join(
                 kind for kind, rows in (("失信被执行人记录", dishonest), ("行政处罚记录", penalties)) if rows))
         return _verdict(out, "clear", f"匹配到主体，共{len(records)}条公示记录，无设定范围内的不良记录")
+
+
+def summarize(results: list[dict[str, Any]]) -> dict[str, int]:
+    """Rows per verdict."""
+    counts = {"rows": len(results), **dict.fromkeys(VERDICT_LABELS, 0)}
+    for result in results:
+        counts[result["verdict"]] += 1
+    return counts
+
+
+def screen_and_audit(screener: Screener, items: list[ScreenItem], viewer: Viewer, policy: Policy, audit_log: Path,
+                     channel: str, raw_input: bytes, request_id: str = "") -> dict[str, Any]:
+    """Screen the rows and append who asked, when, how many rows and a hash of the input to the audit log
+    (before the answer leaves, so no screening goes unrecorded)."""
+    results = screener.screen(items, viewer, policy)
+    summary = summarize(results)
+    entry = append_entry(audit_log, {
+        "who": viewer.who or viewer.role, "role": viewer.role, "channel": channel, "request_id": request_id,
+        "rows": len(items), "input_sha256": hashlib.sha256(raw_input).hexdigest(), "verdicts": summary,
+        "policy": {"threshold": policy.threshold, "types": [t.value for t in policy.types],
+                   "penalty_years": policy.penalty_years}})
+    return {"summary": summary, "audit": {"time": entry["time"], "input_sha256": entry["input_sha256"]},
+            "results": results}

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ROLES = frozenset({"staff", "admin"})
+# 重大违法记录 in the sense of the procurement rules: heavy sanctions, not a warning.
+DEFAULT_PENALTY_CATEGORIES = ("罚款", "没收违法所得", "没收非法财物", "责令停产停业", "责令关闭", "暂扣许可证",
+                              "吊销许可证", "降低资质等级", "吊销营业执照", "限制开展生产经营活动", "限制从业")
 
 
 class ApiSettings(BaseSettings):
@@ -26,6 +30,11 @@ class ApiSettings(BaseSettings):
     max_result_window: int = 500  # deepest result reachable by page number; deeper needs the cursor
     rerank_window: int = 200  # name search: subjects matched, and records re-ranked by their subject's match
     name_match_floor: float = 0.5  # lowest name score (0–1) a name search lists
+    max_screen_rows: int = 10000  # rows per screening request; more get 413
+    screen_penalty_years: int = 3  # penalties within this many years count as adverse in screening
+    screen_penalty_categories: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_PENALTY_CATEGORIES))  # comma-separated in the environment
+    audit_log: Path | None = None  # default: <data dir>/audit/screening.jsonl
 
     @field_validator("api_keys", mode="before")
     @classmethod
@@ -41,7 +50,7 @@ class ApiSettings(BaseSettings):
             keys[key] = role
         return keys
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "screen_penalty_categories", mode="before")
     @classmethod
     def _parse_origins(cls, value: object) -> object:
         if isinstance(value, str):

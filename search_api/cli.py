@@ -18,13 +18,22 @@ app = typer.Typer(help="credit-search：公共信用信息检索服务", no_args
 register(app)
 
 
-def _serve(store_settings: StoreSettings, host: str, port: int) -> None:
+def _serve(store_settings: StoreSettings, host: str, port: int, workers: int = 1) -> None:
+    import os
+
     import uvicorn
 
     from search_api.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    uvicorn.run(create_app(store_settings), host=host, port=port, log_level="warning", access_log=False)
+    if workers == 1:
+        uvicorn.run(create_app(store_settings), host=host, port=port, log_level="warning", access_log=False)
+        return
+    # Worker processes build their app from the environment, so the command line's choices go there.
+    os.environ.update({"CREDIT_SEARCH_DATA_DIR": str(store_settings.data_dir),
+                       "CREDIT_SEARCH_STORE": store_settings.store})
+    uvicorn.run("search_api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="warning", access_log=False)
 
 
 @app.command()
@@ -33,9 +42,11 @@ def serve(
     port: Annotated[int, typer.Option("--port")] = 8000,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="数据目录")] = None,
     store: Annotated[str | None, typer.Option("--store", help="embedded|elasticsearch")] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=16,
+                                         help="工作进程数（每个进程各有一份名称索引）")] = 1,
 ) -> None:
     """Serve the search API over the indexed store."""
-    _serve(settings_for(data_dir, store), host, port)
+    _serve(settings_for(data_dir, store), host, port, workers)
 
 
 @app.command()

@@ -4,7 +4,7 @@ a slip elsewhere > abbreviation > fuzzy. Scores are in [0, 1] and come with a Ch
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 
 from rapidfuzz import fuzz
 
@@ -17,10 +17,6 @@ from synonyms import load_aliases
 class NameScore:
     score: float
     explanation: str
-
-
-# Name search and screening score the same candidate names over and over.
-_analysed = lru_cache(maxsize=100_000)(analyze_name)
 
 
 @cache
@@ -36,7 +32,7 @@ def alias_target(query: str) -> str | None:
 
 def score_name(query: str, candidate: str) -> NameScore:
     """How well a typed name matches a subject's registered name."""
-    q, c = _analysed(query), _analysed(candidate)
+    q, c = analyze_name(query), analyze_name(candidate)
     if q.normalized == c.normalized:
         return NameScore(1.0, "名称完全一致")
     alias = _aliases().get(q.normalized)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
@@ -13,8 +14,10 @@ from fastapi.middleware.gzip import GZipMiddleware
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from search_api import errors
+from search_api.deps import open_service
 from search_api.routers import entities, health, screen, search, suggest
 from search_api.settings import ApiSettings
+from stores.base import StoreUnavailable
 from stores.settings import StoreSettings
 
 log = logging.getLogger("credit_search.api")
@@ -34,7 +37,15 @@ class Metrics:
 
 def create_app(store_settings: StoreSettings | None = None, api_settings: ApiSettings | None = None) -> FastAPI:
     """Build the app; the store is opened on the first request that needs it."""
-    app = FastAPI(title="credit-search 公共信用信息检索", version="1.0.0",
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Open the store at start-up so the name index is built before the first name search or screening;
+        # without an index yet, the first request after a load opens it instead.
+        with suppress(StoreUnavailable):
+            open_service(app.state)
+        yield
+
+    app = FastAPI(lifespan=lifespan, title="credit-search 公共信用信息检索", version="1.0.0",
                   description="行政许可、行政处罚、失信被执行人、信用承诺的统一检索与信用档案。"
                               "无 API Key 为公众视图；员工在请求头 X-API-Key 中提供密钥。")
     app.state.store_settings = store_settings or StoreSettings()

@@ -7,6 +7,7 @@ import threading
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from starlette.datastructures import State
 
 from search_api.errors import ApiError
 from search_api.publication import PUBLIC_ROLE, Viewer
@@ -35,7 +36,12 @@ async def service_dependency(request: Request) -> SearchService:
 def get_service(request: Request) -> SearchService:
     """The service over the store, opened on first use so that a server started before its first index
     load, or while Elasticsearch is down, starts serving by itself once the store is there."""
-    state = request.app.state
+    return open_service(request.app.state)
+
+
+def open_service(state: State) -> SearchService:
+    """The app's service, opening the store (and starting the name index build) if not done yet; raises
+    :class:`~stores.base.StoreUnavailable` while the store cannot be opened."""
     service: SearchService | None = state.service
     if service is None:
         with _open_lock:

@@ -18,8 +18,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from analyzers.codes import CodeKind, classify_code, masked_code_matches
-from analyzers.names import name_key
+from analyzers.codes import CodeKind, classify_code
+from analyzers.normalize import normalize_name
 from indexer.model import Record, RecordType, Status
 from search_api.audit import append_entry
 from search_api.name_index import NameIndex, NameMatch
@@ -54,9 +54,17 @@ class Policy:
     penalty_years: int = 3
 
 
+def _by_name(subject: Subject) -> bool:
+    """A subject filed under its name because its records carry no full code: court records publish a
+    company's code masked, and every company with the same 字号 and industry words shares such a key."""
+    return subject.key.startswith("name:")
+
+
 def _candidate(match: NameMatch) -> dict[str, Any]:
     subject = match.subject
-    return {"name": subject.name, "code": subject.code if subject.category != "person" else "",
+    # A name-filed subject gathers several companies' names: the one that matched is the one to show.
+    return {"name": match.name if _by_name(subject) else subject.name,
+            "code": subject.code if subject.category != "person" else "",
             "score": round(match.score, 4), "explanation": match.explanation}
 
 
@@ -65,14 +73,13 @@ def _verdict(out: dict[str, Any], kind: str, reason: str) -> dict[str, Any]:
     return out
 
 
-def _same_identity(a: Subject, b: Subject) -> bool:
-    """Two subject rows of one entity: the same name key, and codes that agree (a court record publishes the
-    company's code masked, so it is filed under the name until the full code is known)."""
-    if name_key(a.name) != name_key(b.name):
-        return False
-    if not a.code or not b.code:
-        return True
-    return a.code == b.code or masked_code_matches(a.code, b.code) or masked_code_matches(b.code, a.code)
+def _same_identity(a: NameMatch, b: NameMatch) -> bool:
+    """Two matches of one entity: a company and the court records filed under its exact name, or two rows
+    whose codes agree (one published masked)."""
+    if _by_name(a.subject) or _by_name(b.subject):
+        return normalize_name(a.name) == normalize_name(b.name) and (
+            not (_by_name(a.subject) and _by_name(b.subject)) or a.subject.key == b.subject.key)
+    return a.subject.code == b.subject.code
 
 
 class Screener:
@@ -112,8 +119,9 @@ class Screener:
         found = index.match(name, limit=10, floor=policy.review_floor)
         if not found:
             return _verdict(out, "clear", "未匹配到任何有信用记录的主体")
-        top = found[0]
-        identity = [m for m in found if m.score >= policy.threshold and _same_identity(m.subject, top.subject)]
+        # Of equally good matches, a subject known by its full code stands for the entity.
+        top = min(found, key=lambda m: (-m.score, _by_name(m.subject)))
+        identity = [m for m in found if m.score >= policy.threshold and _same_identity(m, top)]
         others = [m for m in found if m.score >= policy.review_floor and m not in identity]
         if top.score < policy.threshold:
             out["candidates"] = [_candidate(m) for m in found[:5]]
@@ -122,9 +130,14 @@ class Screener:
         if close:
             out["candidates"] = [_candidate(m) for m in [top, *close][:5]]
             return _verdict(out, "review", f"有{len(close) + 1}个名称同样相近的主体，请人工确认")
-        # The identity's own code, not a court's masked copy of it, names the match.
-        out["match"] = _candidate(max(identity, key=lambda m: (m.score, "*" not in m.subject.code)))
-        records = self.service.store.records_of([m.subject.key for m in identity], filters)
+        out["match"] = _candidate(top)
+        if not _by_name(top.subject):
+            # The company's records plus court records published under its name with its code masked.
+            records = self.service.records_of_subjects([top.subject], filters)
+        else:
+            wanted = normalize_name(top.name)
+            records = [r for r in self.service.store.records_of([top.subject.key], filters)
+                       if normalize_name(r.subject_name) == wanted]
         return self._judge(out, records, viewer, policy, today)
 
     @staticmethod

@@ -116,7 +116,7 @@ class Screener:
             out["match"] = {"name": subject.name, "code": subject.code, "score": 1.0, "explanation": "代码一致"}
             records = self.service.records_of_subjects(subjects, filters)
             return self._judge(out, records, viewer, policy, today)
-        found = index.match(name, limit=10, floor=policy.review_floor)
+        found = index.match(name, limit=10, floor=policy.review_floor, candidates=24)
         if not found:
             return _verdict(out, "clear", "未匹配到任何有信用记录的主体")
         # Of equally good matches, a subject known by its full code stands for the entity.

@@ -48,6 +48,13 @@ class NameMatch:
     explanation: str
 
 
+def filed_by_name(subject: Subject) -> bool:
+    """A subject filed under its name because its records carry no full code: court records publish a
+    company's code masked, and every company with the same 字号 and industry words shares such a key, so
+    its names are several companies' names rather than one company's former names."""
+    return subject.key.startswith("name:")
+
+
 def _blocking_text(name: str) -> str:
     """What a name is blocked on: its 字号 and industry words (and branch), because region prefixes and
     legal forms are shared by thousands of names and differ between true matches."""
@@ -122,7 +129,7 @@ class NameIndex:
             subject = self.subjects[position]
             scored = score_name(normalized, name)
             explanation = scored.explanation
-            if name != subject.name:
+            if name != subject.name and not filed_by_name(subject):
                 explanation += f"（曾用名：{name}）"
             current = best.get(position)
             if current is None or scored.score > current.score:

@@ -22,11 +22,11 @@ from analyzers.codes import CodeKind, classify_code
 from analyzers.normalize import normalize_name
 from indexer.model import Record, RecordType, Status
 from search_api.audit import append_entry
-from search_api.name_index import NameIndex, NameMatch
+from search_api.name_index import NameIndex, NameMatch, filed_by_name
 from search_api.publication import Viewer, effective_status, present_record, visibility_for
 from search_api.service import SearchService
 from search_api.settings import DEFAULT_PENALTY_CATEGORIES
-from stores.base import Filters, Subject
+from stores.base import Filters
 
 VERDICT_LABELS = {"hit": "命中不良记录", "clear": "未发现不良记录", "review": "需人工复核", "invalid": "无法筛查"}
 _ENTERPRISE_CODES = (CodeKind.USCC, CodeKind.ORG_CODE, CodeKind.REG_NO)
@@ -54,16 +54,10 @@ class Policy:
     penalty_years: int = 3
 
 
-def _by_name(subject: Subject) -> bool:
-    """A subject filed under its name because its records carry no full code: court records publish a
-    company's code masked, and every company with the same 字号 and industry words shares such a key."""
-    return subject.key.startswith("name:")
-
-
 def _candidate(match: NameMatch) -> dict[str, Any]:
     subject = match.subject
     # A name-filed subject gathers several companies' names: the one that matched is the one to show.
-    return {"name": match.name if _by_name(subject) else subject.name,
+    return {"name": match.name if filed_by_name(subject) else subject.name,
             "code": subject.code if subject.category != "person" else "",
             "score": round(match.score, 4), "explanation": match.explanation}
 
@@ -76,9 +70,9 @@ def _verdict(out: dict[str, Any], kind: str, reason: str) -> dict[str, Any]:
 def _same_identity(a: NameMatch, b: NameMatch) -> bool:
     """Two matches of one entity: a company and the court records filed under its exact name, or two rows
     whose codes agree (one published masked)."""
-    if _by_name(a.subject) or _by_name(b.subject):
+    if filed_by_name(a.subject) or filed_by_name(b.subject):
         return normalize_name(a.name) == normalize_name(b.name) and (
-            not (_by_name(a.subject) and _by_name(b.subject)) or a.subject.key == b.subject.key)
+            not (filed_by_name(a.subject) and filed_by_name(b.subject)) or a.subject.key == b.subject.key)
     return a.subject.code == b.subject.code
 
 
@@ -120,7 +114,7 @@ class Screener:
         if not found:
             return _verdict(out, "clear", "未匹配到任何有信用记录的主体")
         # Of equally good matches, a subject known by its full code stands for the entity.
-        top = min(found, key=lambda m: (-m.score, _by_name(m.subject)))
+        top = min(found, key=lambda m: (-m.score, filed_by_name(m.subject)))
         identity = [m for m in found if m.score >= policy.threshold and _same_identity(m, top)]
         others = [m for m in found if m.score >= policy.review_floor and m not in identity]
         if top.score < policy.threshold:
@@ -131,7 +125,7 @@ class Screener:
             out["candidates"] = [_candidate(m) for m in [top, *close][:5]]
             return _verdict(out, "review", f"有{len(close) + 1}个名称同样相近的主体，请人工确认")
         out["match"] = _candidate(top)
-        if not _by_name(top.subject):
+        if not filed_by_name(top.subject):
             # The company's records plus court records published under its name with its code masked.
             records = self.service.records_of_subjects([top.subject], filters)
         else:

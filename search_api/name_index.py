@@ -11,6 +11,7 @@ store by :class:`NameIndexHolder`, which rebuilds it in the background when the 
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -172,6 +173,10 @@ class NameIndexHolder:
                      time.perf_counter() - started)
             with self._lock:
                 self._index, self._generation, self._failure = index, generation, None
+            # The index holds about a million objects; a full collection walking them stalls a request
+            # for half a second. Frozen objects are skipped by the collector (and still freed by reference
+            # counting when a rebuild replaces them, since the index has no cycles).
+            gc.freeze()
         except (StoreUnavailable, OSError) as exc:
             log.warning("name index build failed: %s", exc)
             with self._lock:

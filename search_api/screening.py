@@ -85,7 +85,8 @@ class Screener:
     def screen(self, items: list[ScreenItem], viewer: Viewer, policy: Policy) -> list[dict[str, Any]]:
         """One result per item, in order; a bad row gets its own ``invalid`` verdict."""
         today = self.service.settings.current_day()
-        filters = Filters(visibility=visibility_for(viewer, today))
+        # Only the adverse record types are read: licences and commitments never change a verdict.
+        filters = Filters(visibility=visibility_for(viewer, today), record_types=policy.types)
         index = self.service.names.current()
         return [self._one(n, item, index, filters, viewer, policy, today) for n, item in enumerate(items, 1)]
 
@@ -159,7 +160,8 @@ class Screener:
         if adverse:
             return _verdict(out, "hit", "匹配到主体，存在" + "、".join(
                 kind for kind, rows in (("失信被执行人记录", dishonest), ("行政处罚记录", penalties)) if rows))
-        return _verdict(out, "clear", f"匹配到主体，共{len(records)}条公示记录，无设定范围内的不良记录")
+        checked = "、".join(t.label for t in policy.types) or "无"
+        return _verdict(out, "clear", f"匹配到主体，无设定范围内的不良记录（核查类型：{checked}）")
 
 
 def summarize(results: list[dict[str, Any]]) -> dict[str, int]:

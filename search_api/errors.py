@@ -7,6 +7,7 @@ and nothing a client sends can produce a bare 500.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -19,7 +20,8 @@ from stores.base import StoreUnavailable
 log = logging.getLogger("credit_search.api")
 
 _FIELD_NAMES = {"q": "查询词", "type": "记录类型", "page": "页码", "size": "每页条数", "mode": "检索模式",
-                "cursor": "游标", "date_from": "起始日期", "date_to": "截止日期", "code": "代码", "status": "状态"}
+                "cursor": "游标", "date_from": "起始日期", "date_to": "截止日期", "code": "代码", "status": "状态",
+                "items": "待筛查的行", "threshold": "匹配度阈值", "types": "记录类型", "name": "名称", "id": "行标识"}
 
 
 class ApiError(Exception):
@@ -34,7 +36,8 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details}}
 
 
-def _validation_message(errors: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
+def validation_message(errors: Sequence[Any]) -> tuple[str, list[dict[str, Any]]]:
+    """One Chinese sentence for pydantic's validation errors, and the details per field."""
     details = []
     parts = []
     for err in errors:
@@ -73,8 +76,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        message, details = _validation_message(list(exc.errors()))
-        return JSONResponse(error_body("invalid_request", message, _jsonable(details)), status_code=422)
+        message, details = validation_message(list(exc.errors()))
+        return JSONResponse(error_body("invalid_request", message, jsonable(details)), status_code=422)
 
     @app.exception_handler(StoreUnavailable)
     async def _unavailable(_: Request, exc: StoreUnavailable) -> JSONResponse:
@@ -96,11 +99,12 @@ def install(app: FastAPI) -> None:
         return JSONResponse(error_body("internal_error", "服务器内部错误，请稍后重试"), status_code=500)
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """``value`` with anything JSON cannot hold turned into text (validation inputs can be bytes or objects)."""
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     return str(value)

@@ -14,7 +14,7 @@ from starlette.datastructures import UploadFile
 
 from indexer.model import RecordType
 from search_api.deps import CurrentViewer, Service, Settings
-from search_api.errors import ApiError
+from search_api.errors import ApiError, jsonable, validation_message
 from search_api.schemas import ERRORS, ErrorResponse
 from search_api.screen_files import ScreenFileError, read_items, to_csv, to_xlsx
 from search_api.screening import Policy, Screener, ScreenItem, screen_and_audit
@@ -62,10 +62,8 @@ async def _json_request(request: Request) -> tuple[ScreenRequest, list[ScreenIte
     try:
         body = ScreenRequest.model_validate_json(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ApiError(422, "invalid_request", f"请求体无效：{where or '整体'} {first['msg']}",
-                       {"field": where}) from None
+        message, details = validation_message(exc.errors())
+        raise ApiError(422, "invalid_request", f"请求体无效：{message}", jsonable(details)) from None
     items = [ScreenItem(id=r.id, name=r.name, code=r.code) for r in body.items]
     return body, items, [], raw
 
@@ -90,9 +88,8 @@ async def _upload_request(request: Request) -> tuple[ScreenRequest, list[ScreenI
     try:
         body = ScreenRequest.model_validate({"items": [], **fields})
     except ValidationError as exc:
-        where = ".".join(str(p) for p in exc.errors()[0]["loc"])
-        raise ApiError(422, "invalid_request", f"表单字段 {where} 无效：{exc.errors()[0]['msg']}",
-                       {"field": where}) from None
+        message, details = validation_message(exc.errors())
+        raise ApiError(422, "invalid_request", f"表单字段无效：{message}", jsonable(details)) from None
     return body, items, headers, data
 
 

@@ -121,7 +121,10 @@ def test_json_rows_limits_and_formats(client: httpx.Client) -> None:
     assert client.post("/v1/screen", content=b"name", headers={"Content-Type": "text/plain"}).status_code == 415
     bad_file = client.post("/v1/screen", files={"file": ("x.csv", "甲,乙\n1,2\n".encode(), "text/csv")})
     assert bad_file.status_code == 422 and "未找到名称列" in bad_file.json()["error"]["message"]
-    assert client.post("/v1/screen", json={"items": [], "threshold": 2}).status_code == 422
+    bad_threshold = client.post("/v1/screen", json={"items": [], "threshold": 2})
+    assert bad_threshold.status_code == 422 and "匹配度阈值不能大于" in bad_threshold.json()["error"]["message"]
+    missing = client.post("/v1/screen", json={"threshold": 0.9})
+    assert missing.status_code == 422 and "待筛查的行为必填项" in missing.json()["error"]["message"]
 
 
 def test_cli_screen_writes_the_verdicts_next_to_the_input(store: EmbeddedStore, staff: httpx.Client,

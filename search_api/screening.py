@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from analyzers.codes import CodeKind, classify_code
+from analyzers.codes import CodeKind, classify_code, mask_id_number
 from analyzers.normalize import normalize_name
 from indexer.model import Record, RecordType, Status
 from search_api.audit import append_entry
@@ -100,6 +100,7 @@ class Screener:
         if code:
             check = classify_code(code)
             if check.kind is CodeKind.ID_CARD:
+                out["input"]["code"] = mask_id_number(code)  # never echo a resident ID number in full
                 return _verdict(out, "invalid", "不支持按身份证号码筛查，请填写姓名或企业代码")
             if check.kind not in _ENTERPRISE_CODES or not check.valid:
                 reason = check.reason or "不是有效的统一社会信用代码、组织机构代码或工商注册号"

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from analyzers.codes import uscc_check_char
+from analyzers.codes import id_card_check_char, uscc_check_char
 from bench.screening_set import KINDS, build_set, evaluate
 from indexer.model import Audience, RecordType, Status, SubjectCategory
 from search_api.screen_files import RESULT_COLUMNS
@@ -106,13 +106,17 @@ def test_xlsx_upload_of_1000_rows_returns_an_xlsx_and_is_audited(staff: httpx.Cl
 def test_json_rows_limits_and_formats(client: httpx.Client) -> None:
     too_many = client.post("/v1/screen", json={"items": [{"name": "清远市恒达建筑工程有限公司"}] * 10001})
     assert too_many.status_code == 413 and "10000" in too_many.json()["error"]["message"]
+    id_number = "44180219800101" + "0012"
+    id_number = id_number[:17] + id_card_check_char(id_number[:17])
     mixed = client.post("/v1/screen", json={"items": [{"id": "a", "name": ""}, {"id": "b", "code": "9144180"},
-                                                      {"id": "c", "name": "清远市从未登记过的某某某公司"}]})
+                                                      {"id": "c", "name": "清远市从未登记过的某某某公司"},
+                                                      {"id": "d", "code": id_number}]})
     assert mixed.status_code == 200
     body = mixed.json()
-    assert [r["verdict"] for r in body["results"]] == ["invalid", "invalid", "clear"]
-    assert [r["id"] for r in body["results"]] == ["a", "b", "c"]
-    assert body["summary"] == {"rows": 3, "hit": 0, "clear": 1, "review": 0, "invalid": 2}
+    assert [r["verdict"] for r in body["results"]] == ["invalid", "invalid", "clear", "invalid"]
+    assert [r["id"] for r in body["results"]] == ["a", "b", "c", "d"]
+    assert body["summary"] == {"rows": 4, "hit": 0, "clear": 1, "review": 0, "invalid": 3}
+    assert id_number not in mixed.text and "身份证" in body["results"][3]["reason"]
     as_csv = client.post("/v1/screen", json={"items": [{"name": "清远市从未登记过的某某某公司"}]},
                          headers={"Accept": "text/csv"})
     assert as_csv.content.startswith(b"\xef\xbb\xbf")

@@ -6,8 +6,10 @@ from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from analyzers.codes import classify_code, looks_like_code
 from indexer.model import RecordType, Status
 from search_api.deps import CurrentViewer, Service
 from search_api.errors import ApiError
@@ -32,7 +34,7 @@ def _types(value: str | None) -> tuple[RecordType, ...]:
 
 
 @router.get("/search", response_model=SearchResponse, responses=ERRORS, summary="统一检索（代码、名称、文书号、全文）")
-def search(
+async def search(
     service: Service,
     viewer: CurrentViewer,
     q: Annotated[str, Query(min_length=1, max_length=200, description="查询词：统一社会信用代码、名称、文书号或一句话",
@@ -59,5 +61,9 @@ def search(
                           category=category.strip(), date_from=date_from, date_to=date_to, page=page, size=size,
                           cursor=cursor, status=status)
     # The service builds the documented shape itself (the API tests validate it against SearchResponse);
-    # validating it again on every request would cost more than a name search.
-    return JSONResponse(service.search(params, viewer))
+    # validating it again on every request would cost more than a name search. A valid code is two indexed
+    # reads, cheaper than handing the request to the thread pool; everything else runs there so that a slow
+    # text search never holds up the event loop.
+    if looks_like_code(params.q) and classify_code(params.q).valid:
+        return JSONResponse(service.search(params, viewer))
+    return JSONResponse(await run_in_threadpool(service.search, params, viewer))

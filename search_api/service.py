@@ -115,6 +115,13 @@ class SearchService:
         return [p for p in (present_record(r, viewer, today) for r in records) if p is not None]
 
     # -- search --------------------------------------------------------------------------------------
+    @staticmethod
+    def is_quick(q: str) -> bool:
+        """True for a query answered in a few milliseconds from indexed lookups and the name index (a valid
+        code, a name), as opposed to a full-text search over every record that shares its words."""
+        understood = understand(q)
+        return understood.kind is QueryKind.NAME or (understood.kind is QueryKind.CODE and understood.code_valid)
+
     def search(self, params: SearchParams, viewer: Viewer) -> dict[str, Any]:
         understood = understand(params.q)
         filters = self._filters(params, viewer)

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from analyzers.codes import classify_code, looks_like_code
 from indexer.model import RecordType, Status
 from search_api.deps import CurrentViewer, Service
 from search_api.errors import ApiError
@@ -61,9 +60,9 @@ async def search(
                           category=category.strip(), date_from=date_from, date_to=date_to, page=page, size=size,
                           cursor=cursor, status=status)
     # The service builds the documented shape itself (the API tests validate it against SearchResponse);
-    # validating it again on every request would cost more than a name search. A valid code is two indexed
-    # reads, cheaper than handing the request to the thread pool; everything else runs there so that a slow
-    # text search never holds up the event loop.
-    if looks_like_code(params.q) and classify_code(params.q).valid:
+    # validating it again on every request would cost more than a name search. Code and name lookups take
+    # a few milliseconds of Python, less than the hand-over to the thread pool costs (and threads would not
+    # run them in parallel anyway); full-text searches go to the pool so they never hold up the event loop.
+    if service.is_quick(params.q):
         return JSONResponse(service.search(params, viewer))
     return JSONResponse(await run_in_threadpool(service.search, params, viewer))

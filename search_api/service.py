@@ -116,14 +116,15 @@ class SearchService:
 
     # -- search --------------------------------------------------------------------------------------
     @staticmethod
-    def is_quick(q: str) -> bool:
+    def is_quick(understood: Understood) -> bool:
         """True for a query answered in a few milliseconds from indexed lookups and the name index (a valid
         code, a name), as opposed to a full-text search over every record that shares its words."""
-        understood = understand(q)
         return understood.kind is QueryKind.NAME or (understood.kind is QueryKind.CODE and understood.code_valid)
 
-    def search(self, params: SearchParams, viewer: Viewer) -> dict[str, Any]:
-        understood = understand(params.q)
+    def search(self, params: SearchParams, viewer: Viewer, understood: Understood | None = None) -> dict[str, Any]:
+        """Answer one search-box query; ``understood`` is :func:`understand` of ``params.q`` if the caller
+        has it already."""
+        understood = understood or understand(params.q)
         filters = self._filters(params, viewer)
         query: dict[str, Any] = {"kind": understood.kind.value, "normalized": understood.normalized}
         if understood.kind is QueryKind.CODE:

@@ -14,6 +14,7 @@ from search_api.deps import CurrentViewer, Service
 from search_api.errors import ApiError
 from search_api.schemas import ERRORS, SearchResponse
 from search_api.service import SearchParams
+from search_api.understanding import understand
 
 router = APIRouter(prefix="/v1", tags=["search"])
 _TYPES = {t.value for t in RecordType}
@@ -63,6 +64,7 @@ async def search(
     # validating it again on every request would cost more than a name search. Code and name lookups take
     # a few milliseconds of Python, less than the hand-over to the thread pool costs (and threads would not
     # run them in parallel anyway); full-text searches go to the pool so they never hold up the event loop.
-    if service.is_quick(params.q):
-        return JSONResponse(service.search(params, viewer))
-    return JSONResponse(await run_in_threadpool(service.search, params, viewer))
+    understood = understand(params.q)
+    if service.is_quick(understood):
+        return JSONResponse(service.search(params, viewer, understood))
+    return JSONResponse(await run_in_threadpool(service.search, params, viewer, understood))

@@ -29,19 +29,14 @@ async def get_settings(request: Request) -> ApiSettings:
 
 
 async def service_dependency(request: Request) -> SearchService:
-    """:func:`get_service` as a dependency."""
-    return get_service(request)
-
-
-def get_service(request: Request) -> SearchService:
-    """The service over the store, opened on first use so that a server started before its first index
-    load, or while Elasticsearch is down, starts serving by itself once the store is there."""
+    """:func:`open_service` as a dependency."""
     return open_service(request.app.state)
 
 
 def open_service(state: State) -> SearchService:
-    """The app's service, opening the store (and starting the name index build) if not done yet; raises
-    :class:`~stores.base.StoreUnavailable` while the store cannot be opened."""
+    """The app's service, opened on first use so that a server started before its first index load, or
+    while Elasticsearch is down, starts serving by itself once the store is there (opening it starts the
+    name index build); raises :class:`~stores.base.StoreUnavailable` while the store cannot be opened."""
     service: SearchService | None = state.service
     if service is None:
         with _open_lock:

@@ -186,10 +186,6 @@ class NameIndexHolder:
                 self._building = None
             self._ready.set()
 
-    @property
-    def ready(self) -> bool:
-        return self._index is not None
-
     def current(self, wait_seconds: float = 120.0) -> NameIndex:
         """The latest complete index, waiting for the first build; starts a rebuild when the store's
         subjects have changed. Raises :class:`StoreUnavailable` when no index can be built."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from search_api.deps import get_service
+from search_api.deps import open_service
 from search_api.errors import ApiError
 from stores.base import StoreUnavailable
 
@@ -20,7 +20,7 @@ def healthz() -> dict[str, str]:
 @router.get("/readyz", summary="可以提供服务（存储可达且有索引）")
 def readyz(request: Request) -> dict[str, object]:
     try:
-        service = get_service(request)
+        service = open_service(request.app.state)
         service.store.ping()
         records = service.store.count()
     except StoreUnavailable as exc:

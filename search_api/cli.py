@@ -100,7 +100,7 @@ def screen(
 
     from search_api.publication import PUBLIC_ROLE, Viewer
     from search_api.screen_files import ScreenFileError, read_items, to_csv, to_xlsx
-    from search_api.screening import Policy, Screener, screen_and_audit
+    from search_api.screening import Screener, audit_log_path, policy_for, screen_and_audit
     from search_api.service import SearchService
     from search_api.settings import ApiSettings
 
@@ -116,11 +116,9 @@ def screen(
     api_settings = ApiSettings()
     service = SearchService(open_store(settings, create=False), api_settings)
     viewer = Viewer(PUBLIC_ROLE if public else "staff", who=f"cli:{getpass.getuser()}")
-    policy = Policy(threshold=threshold, review_floor=min(0.6, threshold),
-                    penalty_categories=tuple(api_settings.screen_penalty_categories),
-                    penalty_years=api_settings.screen_penalty_years)
-    audit_log = api_settings.audit_log or Path(settings.data_dir) / "audit" / "screening.jsonl"
-    outcome = screen_and_audit(Screener(service), items, viewer, policy, audit_log, "cli", raw)
+    audit_log = audit_log_path(api_settings, settings.data_dir)
+    outcome = screen_and_audit(Screener(service), items, viewer, policy_for(api_settings, threshold), audit_log,
+                               "cli", raw)
     suffix = out.suffix.lower()
     if suffix == ".json":
         out.write_text(json.dumps(outcome, ensure_ascii=False, indent=1), encoding="utf-8")

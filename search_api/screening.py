@@ -25,10 +25,11 @@ from search_api.audit import append_entry
 from search_api.name_index import NameIndex, NameMatch, filed_by_name
 from search_api.publication import Viewer, effective_status, present_record, visibility_for
 from search_api.service import SearchService
-from search_api.settings import DEFAULT_PENALTY_CATEGORIES
+from search_api.settings import DEFAULT_PENALTY_CATEGORIES, ApiSettings
 from stores.base import Filters
 
 VERDICT_LABELS = {"hit": "命中不良记录", "clear": "未发现不良记录", "review": "需人工复核", "invalid": "无法筛查"}
+ADVERSE_TYPES = (RecordType.DISHONEST, RecordType.PENALTY)
 _ENTERPRISE_CODES = (CodeKind.USCC, CodeKind.ORG_CODE, CodeKind.REG_NO)
 _MAX_EVIDENCE = 20
 
@@ -49,9 +50,21 @@ class Policy:
 
     threshold: float = 0.9
     review_floor: float = 0.6
-    types: tuple[RecordType, ...] = (RecordType.DISHONEST, RecordType.PENALTY)
+    types: tuple[RecordType, ...] = ADVERSE_TYPES
     penalty_categories: tuple[str, ...] = DEFAULT_PENALTY_CATEGORIES
     penalty_years: int = 3
+
+
+def policy_for(settings: ApiSettings, threshold: float, types: tuple[RecordType, ...] = ADVERSE_TYPES) -> Policy:
+    """The screening policy of a request: its threshold and record types, the configured penalty rules."""
+    return Policy(threshold=threshold, review_floor=min(0.6, threshold), types=types,
+                  penalty_categories=tuple(settings.screen_penalty_categories),
+                  penalty_years=settings.screen_penalty_years)
+
+
+def audit_log_path(settings: ApiSettings, data_dir: Path) -> Path:
+    """Where screenings are audited: the configured file, else ``audit/screening.jsonl`` in the data dir."""
+    return settings.audit_log or Path(data_dir) / "audit" / "screening.jsonl"
 
 
 def _candidate(match: NameMatch) -> dict[str, Any]:

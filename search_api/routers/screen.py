@@ -3,7 +3,6 @@ CSV or XLSX (by the Accept header or ``format``)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -17,8 +16,7 @@ from search_api.deps import CurrentViewer, Service, Settings
 from search_api.errors import ApiError, jsonable, validation_message
 from search_api.schemas import ERRORS, ErrorResponse
 from search_api.screen_files import ScreenFileError, read_items, to_csv, to_xlsx
-from search_api.screening import Policy, Screener, ScreenItem, screen_and_audit
-from search_api.settings import ApiSettings
+from search_api.screening import ADVERSE_TYPES, Screener, ScreenItem, audit_log_path, policy_for, screen_and_audit
 from stores.settings import StoreSettings
 
 router = APIRouter(prefix="/v1", tags=["screening"])
@@ -39,7 +37,7 @@ class ScreenRequest(BaseModel):
 
     items: list[ScreenRow] = Field(description="待筛查的行，每次最多 10000 行")
     threshold: float = Field(0.9, ge=0.5, le=1.0, description="确认为同一主体的最低匹配度")
-    types: list[RecordType] = Field(default_factory=lambda: [RecordType.DISHONEST, RecordType.PENALTY],
+    types: list[RecordType] = Field(default_factory=lambda: list(ADVERSE_TYPES),
                                     description="视为不良记录的类型")
 
 
@@ -49,12 +47,6 @@ _BODY_DOC: dict[str, Any] = {"requestBody": {"required": True, "content": {
         "file": {"type": "string", "format": "binary", "description": "CSV 或 XLSX，表头含名称或统一社会信用代码列"},
         "threshold": {"type": "number", "minimum": 0.5, "maximum": 1.0},
         "types": {"type": "string", "description": "逗号分隔，如 dishonest,penalty"}}}}}}}
-
-
-def _policy(settings: ApiSettings, threshold: float, types: list[RecordType]) -> Policy:
-    return Policy(threshold=threshold, review_floor=min(0.6, threshold), types=tuple(types),
-                  penalty_categories=tuple(settings.screen_penalty_categories),
-                  penalty_years=settings.screen_penalty_years)
 
 
 async def _json_request(request: Request) -> tuple[ScreenRequest, list[ScreenItem], list[str], bytes]:
@@ -115,10 +107,9 @@ async def screen(request: Request, service: Service, viewer: CurrentViewer, sett
     if not items:
         raise ApiError(422, "invalid_request", "没有待筛查的行", {"field": "items"})
     store_settings: StoreSettings = request.app.state.store_settings
-    audit_log = settings.audit_log or Path(store_settings.data_dir) / "audit" / "screening.jsonl"
     outcome = await run_in_threadpool(
-        screen_and_audit, Screener(service), items, viewer, _policy(settings, body.threshold, body.types), audit_log,
-        "api", raw, getattr(request.state, "request_id", ""))
+        screen_and_audit, Screener(service), items, viewer, policy_for(settings, body.threshold, tuple(body.types)),
+        audit_log_path(settings, store_settings.data_dir), "api", raw, getattr(request.state, "request_id", ""))
     accept = request.headers.get("accept", "")
     wanted = format or ("xlsx" if XLSX in accept else "csv" if "text/csv" in accept else "json")
     if wanted == "json":

@@ -103,18 +103,30 @@ def screen(
     from search_api.screening import Screener, audit_log_path, policy_for, screen_and_audit
     from search_api.service import SearchService
     from search_api.settings import ApiSettings
+    from stores.base import StoreUnavailable
 
     if out.suffix.lower() not in (".xlsx", ".csv", ".json"):
         raise typer.BadParameter("结果文件须为 .xlsx、.csv 或 .json", param_hint="--out")
     try:
         raw = file.read_bytes()
         headers, items = read_items(file.name, raw)
-    except (OSError, ScreenFileError) as exc:
-        typer.echo(f"无法读取 {file}：{exc}", err=True)
+    except FileNotFoundError as exc:
+        typer.echo(f"文件不存在：{file}", err=True)
+        raise typer.Exit(2) from exc
+    except OSError as exc:
+        typer.echo(f"无法读取文件（权限不足或不是普通文件）：{file}", err=True)
+        raise typer.Exit(2) from exc
+    except ScreenFileError as exc:
+        typer.echo(f"无法筛查 {file}：{exc}", err=True)
         raise typer.Exit(2) from exc
     settings = settings_for(data_dir, store)
     api_settings = ApiSettings()
-    service = SearchService(open_store(settings, create=False), api_settings)
+    try:
+        service = SearchService(open_store(settings, create=False), api_settings)
+        service.names.current()
+    except StoreUnavailable as exc:
+        typer.echo(f"检索数据不可用，请先用 credit-search index 建立索引或检查存储连接：{settings.data_dir}", err=True)
+        raise typer.Exit(2) from exc
     viewer = Viewer(PUBLIC_ROLE if public else "staff", who=f"cli:{getpass.getuser()}")
     audit_log = audit_log_path(api_settings, settings.data_dir)
     outcome = screen_and_audit(Screener(service), items, viewer, policy_for(api_settings, threshold), audit_log,

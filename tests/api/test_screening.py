@@ -144,3 +144,7 @@ def test_cli_screen_writes_the_verdicts_next_to_the_input(store: EmbeddedStore, 
     assert rows[0][:2] == ["序号", "企业名称"] and [r[2] for r in rows[1:]] == ["命中不良记录", "未发现不良记录"]
     entry = _audit_lines(api_data)[-1]
     assert entry["channel"] == "cli" and entry["rows"] == 2 and str(entry["who"]).startswith("cli:")
+    missing = run("screen", tmp_path / "none.csv", "--out", out, "--data-dir", api_data)
+    assert missing.returncode == 2 and "文件不存在" in missing.stderr
+    no_index = run("screen", source, "--out", out, "--data-dir", tmp_path / "empty")
+    assert no_index.returncode == 2 and "请先用 credit-search index 建立索引" in no_index.stderr

@@ -18,12 +18,24 @@ from functools import lru_cache
 from analyzers.names import analyze_name, name_ngrams
 from analyzers.pinyin import pinyin_of_normalized
 from analyzers.tokens import index_tokens
-from indexer.model import Record, Status, iso_date, record_from_dict, record_to_dict, subject_key
+from indexer.model import Record, RecordType, Status, iso_date, record_from_dict, record_to_dict, subject_key
 from indexer.rows import TEXT_FIELDS
 from synonyms import dictionary_version
 
 # Fields that corrections or the load itself change; they are not part of a record's content.
 _VOLATILE = ("status", "status_reason", "status_date", "source_file", "source_row")
+# Bumped when analysis output changes in a way the dictionaries do not capture: it keys the content hash
+# with them, so reloading the same files re-analyses every record (2: the semantic text was added).
+ANALYSIS_VERSION = "2"
+
+# What a record is about, for semantic search: the descriptive fields of each type, after its type label
+# and the licence's name (a licence whose content is 道路普通货物运输 is better described with its name).
+SEMANTIC_FIELDS: dict[RecordType, tuple[str, ...]] = {
+    RecordType.PENALTY: ("violation_type", "facts", "content"),
+    RecordType.LICENSING: ("document_name", "project_name", "content"),
+    RecordType.DISHONEST: ("category", "duty"),
+    RecordType.COMMITMENT: ("category", "reason", "content"),
+}
 
 
 @dataclass(slots=True)
@@ -48,6 +60,8 @@ class AnalysedRecord:
     name_tokens: str  # space-separated
     text_tokens: str  # space-separated
     suggest_forms: tuple[str, ...]  # prefixes of these find the subject in autocomplete
+    semantic_text: str  # what an encoder embeds ("" when the record describes nothing)
+    semantic_key: str  # digest of semantic_text: records with the same text share one vector
     content_hash: str  # what the source said, so a reload can tell unchanged from updated
     body: str  # the record as JSON
 
@@ -64,7 +78,8 @@ def encode(record: Record) -> tuple[str, str]:
     volatile = {key: data.pop(key) for key in _VOLATILE}
     data["details"] = dict(sorted(record.details.items()))
     content = json.dumps(data, ensure_ascii=False)
-    digest = hashlib.blake2b(content.encode(), digest_size=12, key=dictionary_version().encode()).hexdigest()
+    digest = hashlib.blake2b(content.encode(), digest_size=12,
+                             key=(dictionary_version() + ANALYSIS_VERSION).encode()).hexdigest()
     return digest, content[:-1] + ", " + json.dumps(volatile, ensure_ascii=False)[1:]
 
 
@@ -111,10 +126,23 @@ def _clause_tokens(clause: str) -> tuple[str, ...]:
     return tuple(index_tokens(clause))
 
 
+def semantic_text(record: Record) -> str:
+    """The text an encoder embeds: the record type's label, then its descriptive fields."""
+    values = [record.details.get(name, "") for name in SEMANTIC_FIELDS[record.record_type]]
+    described = "；".join(dict.fromkeys(v for v in values if v))
+    return f"{record.record_type.label}：{described}" if described else ""
+
+
+def semantic_key(text: str) -> str:
+    """The key under which a semantic text's vector is cached."""
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest() if text else ""
+
+
 def analyse(record: Record) -> AnalysedRecord:
     """Analyse one record with the shared analyzers."""
     parts = analyze_name(record.subject_name)
     digest, body = encode(record)
+    semantic = semantic_text(record)
     return AnalysedRecord(
         id=record.id,
         record_type=record.record_type.value,
@@ -134,6 +162,8 @@ def analyse(record: Record) -> AnalysedRecord:
         name_tokens=" ".join(name_ngrams(parts.normalized)),
         text_tokens=" ".join(text_tokens(record)),
         suggest_forms=suggest_forms(record.subject_name),
+        semantic_text=semantic,
+        semantic_key=semantic_key(semantic),
         content_hash=digest,
         body=body,
     )

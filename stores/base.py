@@ -7,10 +7,14 @@ publication rules of their own: a :class:`Visibility` made by the search layer t
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal, Protocol
+
+import numpy as np
+import numpy.typing as npt
 
 from indexer.analysis import AnalysedRecord
 from indexer.model import Audience, Record, RecordType, Status, record_from_dict
@@ -86,6 +90,8 @@ class Hit:
     # (a store that lists many candidates reads the bodies of the shown page only).
     body: str | dict[str, Any] | Callable[[], str]
     subject_key: str = ""
+    record_id: str = ""
+    facet_values: tuple[str, ...] = ()  # the record's value of each of FACET_FIELDS, for counting facets
     _record: Record | None = None
 
     @property
@@ -116,6 +122,23 @@ class Subject:
 
 
 FACET_FIELDS = ("record_type", "district", "authority", "category", "year")
+
+
+def count_facets(rows: Iterable[tuple[Any, ...]]) -> dict[str, dict[str, int]]:
+    """Facet counts (the 20 most frequent values of each of FACET_FIELDS) from rows holding one value per
+    facet field and, last, how many records share those values."""
+    counters: list[Counter[str]] = [Counter() for _ in FACET_FIELDS]
+    for *values, n in rows:
+        for counter, value in zip(counters, values, strict=True):
+            if value:
+                counter[str(value)] += n
+    return {f: dict(c.most_common(20)) for f, c in zip(FACET_FIELDS, counters, strict=True)}
+
+
+def facet_values(record: Record) -> tuple[str, ...]:
+    """A record's value of each of FACET_FIELDS."""
+    year = str(record.decision_date.year) if record.decision_date else ""
+    return (record.record_type.value, record.district, record.authority, record.category, year)
 
 
 class Store(Protocol):
@@ -179,6 +202,34 @@ class Store(Protocol):
 
     def subjects_generation(self) -> str:
         """A cheap marker that changes whenever any subject row changes (to keep in-memory copies in step)."""
+        ...
+
+    # -- vectors for semantic search. Vectors are cached by the key of the text they encode (records with
+    # the same descriptive text share one) and kept per encoder id; one encoder's vectors are searched.
+    def semantic_texts(self, limit: int) -> list[str]:
+        """Up to ``limit`` distinct semantic texts of the stored records (what an encoder is trained on)."""
+        ...
+
+    def pending_embeddings(self, encoder_id: str, limit: int) -> list[tuple[str, str]]:
+        """Up to ``limit`` (key, text) pairs whose text has no vector of this encoder yet."""
+        ...
+
+    def put_embeddings(self, encoder_id: str, keys: Sequence[str], vectors: npt.NDArray[np.float32]) -> None:
+        """Store one vector per key (row ``i`` of ``vectors`` for ``keys[i]``), atomically."""
+        ...
+
+    def publish_vectors(self, encoder_id: str) -> int:
+        """Make this encoder's vectors searchable by every reader; returns how many records have one."""
+        ...
+
+    def vector_count(self, encoder_id: str) -> int:
+        """How many records a :meth:`vector_search` with this encoder can find (0: none published)."""
+        ...
+
+    def vector_search(self, encoder_id: str, vector: npt.NDArray[np.float32], filters: Filters,
+                      limit: int) -> list[Hit]:
+        """The records the filters allow whose vectors are nearest to ``vector`` (cosine), nearest first,
+        each hit's score being the cosine similarity."""
         ...
 
     def ping(self) -> None:

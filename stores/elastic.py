@@ -8,6 +8,7 @@ as they are built; the builders are plain functions so they can be tested withou
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import time
@@ -15,9 +16,12 @@ from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Any, Literal
 
+import numpy as np
+import numpy.typing as npt
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError, helpers
 from elasticsearch.dsl import (
     A,
+    Binary,
     Date,
     DenseVector,
     Integer,
@@ -28,6 +32,7 @@ from elasticsearch.dsl import (
     ScaledFloat,
     Search,
     Text,
+    UpdateByQuery,
     analyzer,
     token_filter,
 )
@@ -37,9 +42,14 @@ from indexer.model import Record, RecordType, Status, iso_date, record_from_dict
 from stores.base import Clause, Filters, Hit, HitPage, StoreUnavailable, Subject, UpsertCounts
 from synonyms import load_domain_terms
 
-EMBEDDING_DIMS = 384
 _KEYWORDS = ("id", "record_type", "subject_key", "subject_code", "org_code", "reg_no", "document_number",
-             "authority", "district", "category", "status", "audience", "content_hash", "suggest_forms")
+             "authority", "district", "category", "status", "audience", "content_hash", "suggest_forms",
+             "semantic_key", "embedding_encoder")
+# Stored fields that readers never need back: a hit returns its body, not its vector and token streams.
+_NOT_RETURNED = ["embedding", "semantic_text", "name_tokens", "text_tokens", "suggest_forms"]
+# Sets every matching record's vector from params.vectors (semantic key → vector) and names its encoder.
+_ATTACH_SCRIPT = ("ctx._source.embedding = params.vectors[ctx._source.semantic_key]; "
+                  "ctx._source.embedding_encoder = params.encoder")
 
 
 def synonym_rules() -> list[str]:
@@ -71,7 +81,20 @@ def records_mapping() -> Mapping:
     m.field("name_tokens", Text(analyzer=index_side))
     m.field("text_tokens", Text(analyzer=index_side, search_analyzer=search_side))
     m.field("body", Object(enabled=False))
-    m.field("embedding", DenseVector(dims=EMBEDDING_DIMS, index=True, similarity="cosine"))
+    m.field("semantic_text", Keyword(index=False, doc_values=False))
+    # No dims: the first vector sets them, so any encoder fits a new index (another encoder with other
+    # dimensions needs `credit-search index --rebuild`).
+    m.field("embedding", DenseVector(index=True, similarity="cosine"))
+    return m
+
+
+def vectors_mapping() -> Mapping:
+    """The vector cache: one document per (encoder, semantic key), vectors as float32 bytes so that
+    encoders of any dimension share the index."""
+    m = Mapping()
+    m.field("encoder", Keyword())
+    m.field("key", Keyword())
+    m.field("vector", Binary())
     return m
 
 
@@ -139,7 +162,7 @@ def build_search(index: str, clauses: Sequence[Clause], filters: Filters, limit:
     queries = [clause_query(c) for c in clauses if any(c.groups)]
     query = Q("bool", should=queries, minimum_should_match=1, filter=filter_queries(filters)) if queries \
         else Q("bool", filter=filter_queries(filters))
-    s = Search(index=index).query(query).extra(size=limit, track_total_hits=True)
+    s = Search(index=index).query(query).source(excludes=_NOT_RETURNED).extra(size=limit, track_total_hits=True)
     s = s.sort("_score", "id") if queries else s.sort({"decision_date": {"order": "desc"}}, "id")
     if after:
         s = s.extra(search_after=json.loads(after))
@@ -163,8 +186,38 @@ def _document(doc: AnalysedRecord, status: Status, reason: str, when: date | Non
         "status_date": iso_date(when), "amount": doc.amount, "status": status.value,
         "status_reason": reason, "audience": doc.audience, "content_hash": doc.content_hash,
         "name_tokens": doc.name_tokens, "text_tokens": doc.text_tokens, "suggest_forms": list(doc.suggest_forms),
-        "body": body,
+        "semantic_key": doc.semantic_key, "semantic_text": doc.semantic_text, "body": body,
     }
+
+
+def build_pending(index: str, encoder_id: str, limit: int, after: dict[str, Any] | None) -> Search:
+    """One page of distinct semantic keys (with a text) of records that lack this encoder's vector."""
+    s = Search(index=index).query(Q("bool", filter=[Q("exists", field="semantic_key")],
+                                    must_not=[Q("term", embedding_encoder=encoder_id)])).extra(size=0)
+    composite = A("composite", size=limit, sources=[{"key": A("terms", field="semantic_key")}])
+    if after:
+        composite = A("composite", size=limit, sources=[{"key": A("terms", field="semantic_key")}], after=after)
+    s.aggs.bucket("keys", composite).metric("text", A("top_hits", size=1, _source=["semantic_text"]))
+    return s
+
+
+def build_knn(index: str, encoder_id: str, vector: Sequence[float], filters: Filters, limit: int) -> Search:
+    """Approximate nearest neighbours among the records the filters allow, with this encoder's vectors."""
+    wanted = [*filter_queries(filters), Q("term", embedding_encoder=encoder_id)]
+    return Search(index=index).knn(field="embedding", k=limit, num_candidates=max(100, 4 * limit),
+                                   query_vector=list(vector), filter=Q("bool", filter=wanted)
+                                   ).source(excludes=_NOT_RETURNED).extra(size=limit)
+
+
+def build_attach(index: str, encoder_id: str, vectors: dict[str, list[float]]) -> UpdateByQuery:
+    """Set the vector of every record whose semantic key is in ``vectors``."""
+    return UpdateByQuery(index=index).query(Q("terms", semantic_key=sorted(vectors))).script(
+        source=_ATTACH_SCRIPT, params={"vectors": vectors, "encoder": encoder_id}).params(conflicts="proceed")
+
+
+def _facet_values(source: dict[str, Any]) -> tuple[str, ...]:
+    return (source.get("record_type", ""), source.get("district", ""), source.get("authority", ""),
+            source.get("category", ""), (source.get("decision_date") or "")[:4])
 
 
 def _hits(response: Any) -> list[dict[str, Any]]:
@@ -181,6 +234,7 @@ class ElasticStore:
         self.client = Elasticsearch(url, api_key=api_key, request_timeout=30, retry_on_timeout=True, max_retries=3)
         self.alias = alias
         self.subjects_alias = f"{alias}-subjects"
+        self.vectors_index = f"{alias}-vectors"  # not versioned: cached vectors outlive index rebuilds
         self.replicas = replicas
         self._write_records = alias
         self._write_subjects = self.subjects_alias
@@ -203,6 +257,9 @@ class ElasticStore:
                 self.client.indices.update_aliases(actions=[
                     {"add": {"index": records, "alias": self.alias}},
                     {"add": {"index": subjects, "alias": self.subjects_alias}}])
+            if not self.client.indices.exists(index=self.vectors_index):
+                self.client.indices.create(index=self.vectors_index,
+                                           body=index_body(vectors_mapping(), replicas=self.replicas))
         except TransportError as exc:
             raise StoreUnavailable(f"Elasticsearch unreachable: {exc}") from exc
         self._ensured = True
@@ -361,7 +418,7 @@ class ElasticStore:
         hits = [Hit(h["_source"]["subject_name"],
                     date.fromisoformat(h["_source"]["decision_date"]) if h["_source"].get("decision_date") else None,
                     float(h["_score"] or 0.0), json.dumps(list(h["sort"])), h["_source"]["body"],
-                    h["_source"]["subject_key"])
+                    h["_source"]["subject_key"], h["_id"], _facet_values(h["_source"]))
                 for h in _hits(response)]
         facet_map: dict[str, dict[str, int]] = {}
         if facets:
@@ -387,6 +444,7 @@ class ElasticStore:
         self._ensure()
         s = Search(index=self.alias).query(Q("bool", filter=[*filter_queries(filters),
                                                              Q("terms", subject_key=list(subject_keys))]))
+        s = s.source(excludes=_NOT_RETURNED)
         s = s.sort({"decision_date": {"order": "desc"}}).extra(size=1000)
         return [record_from_dict(h["_source"]["body"]) for h in _hits(self._run(s))]
 
@@ -394,6 +452,7 @@ class ElasticStore:
         self._ensure()
         s = Search(index=self.alias).query(Q("bool", filter=[*filter_queries(filters),
                                                              Q("term", document_number=number)])).extra(size=100)
+        s = s.source(excludes=_NOT_RETURNED)
         return [record_from_dict(h["_source"]["body"]) for h in _hits(self._run(s))]
 
     @staticmethod
@@ -449,6 +508,91 @@ class ElasticStore:
             raise StoreUnavailable(f"Elasticsearch unreachable: {exc}") from exc
         indexing = stats["_all"]["primaries"]["indexing"]
         return f"{indexing['index_total']}:{indexing['delete_total']}"
+
+    # -- vectors -------------------------------------------------------------------------------------
+    def _semantic_pages(self, index: str, encoder_id: str, limit: int) -> Iterator[list[tuple[str, str]]]:
+        after: dict[str, Any] | None = None
+        while True:
+            response = self._run(build_pending(index, encoder_id, min(limit, 1000), after))
+            agg = response.to_dict()["aggregations"]["keys"]
+            page = [(str(b["key"]["key"]), str(b["text"]["hits"]["hits"][0]["_source"].get("semantic_text", "")))
+                    for b in agg["buckets"]]
+            if not page:
+                return
+            yield page
+            after = agg.get("after_key")
+            if not after:
+                return
+
+    def semantic_texts(self, limit: int) -> list[str]:
+        self._ensure()
+        texts: list[str] = []
+        # No encoder has the empty id, so this lists every distinct text.
+        for page in self._semantic_pages(self.alias, "", limit):
+            texts.extend(t for _, t in page)
+            if len(texts) >= limit:
+                break
+        return texts[:limit]
+
+    def pending_embeddings(self, encoder_id: str, limit: int) -> list[tuple[str, str]]:
+        """Texts without a vector; vectors cached by an earlier load (the same text in a changed record,
+        or a rebuilt index) are attached here instead of being listed."""
+        self._ensure()
+        while True:
+            page = next(self._semantic_pages(self._write_records, encoder_id, limit), [])
+            if not page:
+                return []
+            ids = [self._vector_id(encoder_id, k) for k, _ in page]
+            found = self.client.mget(index=self.vectors_index, ids=ids)["docs"]
+            cached = {d["_source"]["key"]: np.frombuffer(base64.b64decode(d["_source"]["vector"]),
+                                                         dtype=np.float32).tolist()
+                      for d in found if d.get("found")}
+            missing = [(k, t) for k, t in page if k not in cached]
+            if cached:
+                self._attach(encoder_id, cached)
+            if missing:
+                return missing
+
+    @staticmethod
+    def _vector_id(encoder_id: str, key: str) -> str:
+        return f"{encoder_id}:{key}"
+
+    def _attach(self, encoder_id: str, vectors: dict[str, list[float]]) -> None:
+        try:
+            build_attach(self._write_records, encoder_id, vectors).using(self.client).params(refresh=True).execute()
+        except (TransportError, ApiError) as exc:
+            raise StoreUnavailable(f"attaching vectors failed: {exc}") from exc
+
+    def put_embeddings(self, encoder_id: str, keys: Sequence[str], vectors: npt.NDArray[np.float32]) -> None:
+        self._ensure()
+        if len(keys) != len(vectors):
+            raise ValueError(f"{len(keys)} keys but {len(vectors)} vectors")
+        rows = [np.asarray(v, dtype=np.float32) for v in vectors]
+        self._bulk([{"_op_type": "index", "_index": self.vectors_index, "_id": self._vector_id(encoder_id, k),
+                     "_source": {"encoder": encoder_id, "key": k,
+                                 "vector": base64.b64encode(v.tobytes()).decode("ascii")}}
+                    for k, v in zip(keys, rows, strict=True)])
+        self._attach(encoder_id, {k: v.tolist() for k, v in zip(keys, rows, strict=True)})
+
+    def publish_vectors(self, encoder_id: str) -> int:
+        self._ensure()
+        self.client.indices.refresh(index=self._write_records)
+        return self.vector_count(encoder_id)
+
+    def vector_count(self, encoder_id: str) -> int:
+        self._ensure()
+        return int(self.client.count(index=self.alias, query={"term": {"embedding_encoder": encoder_id}})["count"])
+
+    def vector_search(self, encoder_id: str, vector: npt.NDArray[np.float32], filters: Filters,
+                      limit: int) -> list[Hit]:
+        self._ensure()
+        response = self._run(build_knn(self.alias, encoder_id, [float(x) for x in vector], filters, limit))
+        return [Hit(h["_source"]["subject_name"],
+                    date.fromisoformat(h["_source"]["decision_date"]) if h["_source"].get("decision_date") else None,
+                    float(h["_score"] or 0.0) * 2 - 1,  # Elasticsearch scores cosine as (1 + cos) / 2
+                    f"v:{h['_id']}", h["_source"]["body"], h["_source"]["subject_key"], h["_id"],
+                    _facet_values(h["_source"]))
+                for h in _hits(response)]
 
     def ping(self) -> None:
         try:

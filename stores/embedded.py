@@ -11,13 +11,15 @@ import hashlib
 import json
 import sqlite3
 import threading
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
 
 from indexer.analysis import AnalysedRecord, with_status
 from indexer.model import Record, RecordType, Status, iso_date, record_from_dict
@@ -30,7 +32,9 @@ from stores.base import (
     StoreUnavailable,
     Subject,
     UpsertCounts,
+    count_facets,
 )
+from stores.vector_matrix import MatrixCache, encoder_directory, write_matrix
 
 DB_NAME = "credit.sqlite3"
 _SCHEMA = """
@@ -55,7 +59,8 @@ CREATE TABLE IF NOT EXISTS records (
     status_date TEXT,
     audience TEXT NOT NULL,
     content_hash TEXT NOT NULL,
-    body TEXT NOT NULL
+    body TEXT NOT NULL,
+    semantic_key TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS records_subject ON records(subject_key, decision_date);
 CREATE INDEX IF NOT EXISTS records_docno ON records(document_number);
@@ -75,6 +80,13 @@ CREATE TABLE IF NOT EXISTS subjects (
 CREATE INDEX IF NOT EXISTS subjects_code ON subjects(code);
 CREATE INDEX IF NOT EXISTS subjects_org_code ON subjects(org_code);
 CREATE INDEX IF NOT EXISTS subjects_reg_no ON subjects(reg_no);
+CREATE TABLE IF NOT EXISTS semantic_texts (key TEXT PRIMARY KEY, text TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS vectors (
+    encoder TEXT NOT NULL,
+    key TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (encoder, key)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS dirty_subjects (key TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS suggest (
     form TEXT NOT NULL,
@@ -84,7 +96,8 @@ CREATE TABLE IF NOT EXISTS suggest (
 """
 _RECORD_COLUMNS = ("id", "record_type", "subject_key", "subject_name", "subject_code", "org_code", "reg_no",
                    "document_number", "decision_date", "publish_until", "authority", "district", "category",
-                   "amount", "status", "status_reason", "status_date", "audience", "content_hash", "body")
+                   "amount", "status", "status_reason", "status_date", "audience", "content_hash", "body",
+                   "semantic_key")
 _FACET_SQL = {"record_type": "r.record_type", "district": "r.district", "authority": "r.authority",
               "category": "r.category", "year": "substr(r.decision_date, 1, 4)"}
 
@@ -121,6 +134,12 @@ class EmbeddedStore:
         if "names" not in {row[1] for row in db.execute("PRAGMA table_info(subjects)")}:
             # A store made before subjects kept their names: the column fills as subjects are refreshed.
             db.execute("ALTER TABLE subjects ADD COLUMN names TEXT NOT NULL DEFAULT ''")
+        if "semantic_key" not in {row[1] for row in db.execute("PRAGMA table_info(records)")}:
+            # A store made before semantic search: the column fills as records are reloaded (the analysis
+            # version in the content hash makes a reload re-analyse them).
+            db.execute("ALTER TABLE records ADD COLUMN semantic_key TEXT NOT NULL DEFAULT ''")
+        self._texts_written: set[str] = set()  # semantic keys whose text is stored
+        self._matrices = MatrixCache()
 
     # -- connections ---------------------------------------------------------------------------------
     def _db(self) -> sqlite3.Connection:
@@ -178,6 +197,7 @@ class EmbeddedStore:
             fts: list[tuple[object, ...]] = []
             touched: set[str] = set()
             forms: set[tuple[str, str]] = set()
+            texts: dict[str, str] = {}
             for doc in latest.values():
                 old = existing.get(doc.id)
                 if old is not None and old[1] == doc.content_hash:
@@ -201,6 +221,8 @@ class EmbeddedStore:
                     counts.updated += 1
                 fts.append((rowid, doc.name_tokens, doc.text_tokens))
                 touched.add(doc.subject_key)
+                if doc.semantic_key and doc.semantic_key not in self._texts_written:
+                    texts[doc.semantic_key] = doc.semantic_text
                 named = (doc.subject_key, doc.subject_name)
                 if named not in self._forms_written:
                     self._forms_written.add(named)
@@ -212,10 +234,12 @@ class EmbeddedStore:
             db.executemany("DELETE FROM fts WHERE rowid=?", [(u[-1],) for u in updates])
             db.executemany("INSERT INTO fts (rowid, name, text) VALUES (?, ?, ?)", fts)
             db.executemany("INSERT OR IGNORE INTO suggest (form, key) VALUES (?, ?)", forms)
+            db.executemany("INSERT OR IGNORE INTO semantic_texts (key, text) VALUES (?, ?)", texts.items())
             # Subject rows are derived from records; recomputing them once per load instead of once per
             # batch saves most of the writer's time. The dirty set commits with the records, so a killed
             # load leaves it for the rerun's flush.
             db.executemany("INSERT OR IGNORE INTO dirty_subjects (key) VALUES (?)", [(k,) for k in touched])
+        self._texts_written.update(texts)  # after the commit: a rolled-back batch wrote nothing
         return counts
 
     def flush(self) -> None:
@@ -232,7 +256,7 @@ class EmbeddedStore:
     def _row(doc: AnalysedRecord, status: tuple[str, str, str | None], body: str) -> tuple[object, ...]:
         return (doc.id, doc.record_type, doc.subject_key, doc.subject_name, doc.subject_code, doc.org_code,
                 doc.reg_no, doc.document_number, doc.decision_date, doc.publish_until, doc.authority, doc.district,
-                doc.category, doc.amount, *status, doc.audience, doc.content_hash, body)
+                doc.category, doc.amount, *status, doc.audience, doc.content_hash, body, doc.semantic_key)
 
     @staticmethod
     def _refresh_subjects(db: sqlite3.Connection, keys: set[str]) -> None:
@@ -347,27 +371,22 @@ class EmbeddedStore:
             page_args += [last_key, last_key, last_row]
         try:
             facet_columns = ", ".join(_FACET_SQL[f] for f in FACET_FIELDS)
-            rows = db.execute(f"SELECT {score}, r.rowid, r.subject_name, r.decision_date, r.subject_key, "
+            rows = db.execute(f"SELECT {score}, r.rowid, r.subject_name, r.decision_date, r.subject_key, r.id, "
                               f"{facet_columns} FROM {source} WHERE {page_where} ORDER BY {order} LIMIT ?",
                               [*page_args, limit]).fetchall()
             hits = [Hit(row[2], date.fromisoformat(row[3]) if row[3] else None, -float(row[0]) if expr else 0.0,
                         f"{float(row[0])!r}:{row[1]}" if expr else f"{row[0]}:{row[1]}", self._body_reader(row[1]),
-                        row[4])
+                        row[4], row[5], tuple(v or "" for v in row[6:]))
                     for row in rows]
             complete = after is None and len(rows) < limit
             if facets:
                 # When the page holds every match its rows are the facets' input; otherwise SQLite counts
                 # the combinations in C and Python only folds a few hundred rows per facet.
-                grouped = [(*row[5:], 1) for row in rows] if complete else db.execute(
-                    f"SELECT {facet_columns}, count(*) FROM {source} WHERE {where} GROUP BY {facet_columns}", args)
-                counters: list[Counter[str]] = [Counter() for _ in FACET_FIELDS]
-                total = 0
-                for *values, n in grouped:
-                    total += n
-                    for counter, value in zip(counters, values, strict=True):
-                        if value:
-                            counter[value] += n
-                facet_map = {f: dict(c.most_common(20)) for f, c in zip(FACET_FIELDS, counters, strict=True)}
+                grouped = [(*row[6:], 1) for row in rows] if complete else db.execute(
+                    f"SELECT {facet_columns}, count(*) FROM {source} WHERE {where} GROUP BY {facet_columns}",
+                    args).fetchall()
+                total = sum(row[-1] for row in grouped)
+                facet_map = count_facets(grouped)
             else:
                 total = len(rows) if complete else int(
                     db.execute(f"SELECT count(*) FROM {source} WHERE {where}", args).fetchone()[0])
@@ -457,6 +476,84 @@ class EmbeddedStore:
     def subjects_generation(self) -> str:
         # Refreshing a subject deletes and re-inserts its row, so the largest rowid moves on every change.
         return str(self._db().execute("SELECT max(rowid) FROM subjects").fetchone()[0])
+
+    # -- vectors -------------------------------------------------------------------------------------
+    def semantic_texts(self, limit: int) -> list[str]:
+        return [t for (t,) in self._db().execute("SELECT text FROM semantic_texts LIMIT ?", (limit,))]
+
+    def pending_embeddings(self, encoder_id: str, limit: int) -> list[tuple[str, str]]:
+        rows = self._db().execute(
+            "SELECT t.key, t.text FROM semantic_texts t WHERE NOT EXISTS "
+            "(SELECT 1 FROM vectors v WHERE v.encoder = ? AND v.key = t.key) LIMIT ?", (encoder_id, limit))
+        return [(str(k), str(t)) for k, t in rows]
+
+    def put_embeddings(self, encoder_id: str, keys: Sequence[str], vectors: npt.NDArray[np.float32]) -> None:
+        if len(keys) != len(vectors):
+            raise ValueError(f"{len(keys)} keys but {len(vectors)} vectors")
+        rows = [(encoder_id, k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in zip(keys, vectors, strict=True)]
+        with self._write() as db:
+            db.executemany("INSERT OR REPLACE INTO vectors (encoder, key, vector) VALUES (?, ?, ?)", rows)
+
+    def _vector_root(self) -> Path:
+        return self.path.parent / "vectors"
+
+    def publish_vectors(self, encoder_id: str) -> int:
+        db = self._db()
+        join = "FROM records r JOIN vectors v ON v.encoder = ? AND v.key = r.semantic_key"
+        db.execute("BEGIN")  # one snapshot: the count and the rows agree while a load writes on
+        try:
+            count = int(db.execute(f"SELECT count(*) {join}", (encoder_id,)).fetchone()[0])
+            first = db.execute(f"SELECT length(v.vector) {join} LIMIT 1", (encoder_id,)).fetchone()
+            dims = int(first[0]) // 4 if first else 0
+            rows = db.execute(f"SELECT r.rowid, v.vector {join} ORDER BY r.rowid", (encoder_id,))
+            return write_matrix(encoder_directory(self._vector_root(), encoder_id), rows, count, dims)
+        finally:
+            db.execute("COMMIT")
+
+    def vector_count(self, encoder_id: str) -> int:
+        matrix = self._matrices.get(encoder_directory(self._vector_root(), encoder_id))
+        return len(matrix) if matrix is not None else 0
+
+    def vector_search(self, encoder_id: str, vector: npt.NDArray[np.float32], filters: Filters,
+                      limit: int) -> list[Hit]:
+        matrix = self._matrices.get(encoder_directory(self._vector_root(), encoder_id))
+        if matrix is None or limit <= 0:
+            return []
+        where, args = self._where(filters)
+        db = self._db()
+        # Most records pass the usual filters, so the nearest few hundred rows nearly always hold a page
+        # of allowed ones; when they do not (a narrow filter), rank only the rows the filters allow.
+        rowids, scores = matrix.nearest(vector, max(4 * limit, 256))
+        found = self._allowed_rows(db, [int(r) for r in rowids], where, args)
+        if len(found) < limit and len(rowids) < len(matrix):
+            allowed = np.fromiter((r for (r,) in db.execute(f"SELECT r.rowid FROM records r WHERE {where} "
+                                                              "ORDER BY r.rowid", args)), dtype=np.int64)
+            rowids, scores = matrix.nearest(vector, limit, allowed)
+            found = self._allowed_rows(db, [int(r) for r in rowids], where, args)
+        hits = []
+        for rowid, score in zip(rowids, scores, strict=True):
+            row = found.get(int(rowid))
+            if row is not None:
+                hits.append(Hit(row[0], date.fromisoformat(row[1]) if row[1] else None, float(score),
+                                f"v:{int(rowid)}", self._body_reader(int(rowid)), row[2], row[3], row[4:]))
+                if len(hits) == limit:
+                    break
+        return hits
+
+    @staticmethod
+    def _allowed_rows(db: sqlite3.Connection, rowids: list[int], where: str,
+                      args: list[object]) -> dict[int, tuple[str, ...]]:
+        """Of these rows, those the filters allow: name, date, subject key, id and facet values."""
+        found: dict[int, tuple[str, ...]] = {}
+        facet_columns = ", ".join(_FACET_SQL[f] for f in FACET_FIELDS)
+        for start in range(0, len(rowids), 5000):
+            chunk = rowids[start:start + 5000]
+            for rowid, *row in db.execute(
+                    f"SELECT r.rowid, r.subject_name, r.decision_date, r.subject_key, r.id, {facet_columns} "
+                    f"FROM records r WHERE r.rowid IN ({','.join('?' * len(chunk))}) AND {where}",
+                    [*chunk, *args]):
+                found[int(rowid)] = tuple(v or "" for v in row)
+        return found
 
 
 def _parse_cursor(cursor: str, ranked: bool) -> tuple[float | str, int]:

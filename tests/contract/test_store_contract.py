@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import uuid
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from analyzers.codes import uscc_check_char
@@ -223,3 +225,44 @@ def test_iter_subjects_carries_former_names_and_the_generation_moves(store: Stor
     store.flush()
     assert store.subjects_generation() != before
     assert {s.code for s in store.iter_subjects()} == {HENGDA, HONGTU}
+
+
+def _unit_vectors(keys: list[str], dims: int = 8) -> np.ndarray:
+    """One distinct unit vector per key (the store is under test here, not an encoder)."""
+    vectors = np.random.default_rng(3).normal(size=(len(keys), dims)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_vectors_are_cached_by_text_and_searched_under_the_filters(store: Store) -> None:
+    docs = corpus()
+    twin = penalty("清远市宏图商贸有限公司", HONGTU, "清新环罚〔2026〕9号", "2026-06-01", "销售过期食品", "警告、罚款")
+    store.upsert([*docs, twin])  # twin has the text of docs[1]
+    pending = store.pending_embeddings("enc-a", 100)
+    assert sorted(text for _, text in pending) == sorted({d.semantic_text for d in [*docs, twin]})
+    keys = [key for key, _ in pending]
+    vectors = _unit_vectors(keys)
+    store.put_embeddings("enc-a", keys, vectors)
+    assert store.pending_embeddings("enc-a", 100) == []
+    assert store.pending_embeddings("enc-b", 100) != []  # vectors are kept per encoder
+    assert store.publish_vectors("enc-a") == 6 and store.vector_count("enc-a") == 6
+    assert store.vector_count("enc-b") == 0
+
+    def nearest(doc: AnalysedRecord, filters: Filters, limit: int = 10) -> list[str]:
+        vector = vectors[keys.index(doc.semantic_key)]
+        hits = store.vector_search("enc-a", vector, filters, limit)
+        assert all(a.score >= b.score for a, b in itertools.pairwise(hits))
+        return [h.record_id for h in hits]
+
+    assert set(nearest(docs[1], _filters(visibility=EVERYTHING))[:2]) == {docs[1].id, twin.id}
+    # The expired penalty (docs[2]) and the staff-only commitment (docs[4]) never reach the public.
+    for hidden in (docs[2], docs[4]):
+        assert nearest(hidden, _filters(visibility=EVERYTHING))[0] == hidden.id
+        assert hidden.id not in nearest(hidden, _filters())
+    assert nearest(docs[0], _filters(authority="清远市清新区生态环境局")) == [docs[3].id]
+    assert len(nearest(docs[0], _filters(), limit=2)) == 2
+    # Reloading unchanged records asks for nothing; a new text asks for its vector only.
+    store.upsert(corpus())
+    assert store.pending_embeddings("enc-a", 100) == []
+    changed = penalty(HENGDA_NAME, HENGDA, "清城市监罚〔2026〕1号", "2026-02-11", "施工工地扬尘，已整改")
+    store.upsert([changed])
+    assert [text for _, text in store.pending_embeddings("enc-a", 100)] == [changed.semantic_text]

@@ -8,10 +8,14 @@ from typing import Annotated
 
 import typer
 
+from analyzers.encoders import CORPUS, NONE, EncoderSettings, EncoderUnavailable, open_encoder
 from indexer import corrections
+from indexer.embedding import embed as embed_store
+from indexer.embedding import prepare_encoder
 from indexer.model import RecordType, Status
 from indexer.parsing import ValueProblem, parse_date
 from indexer.pipeline import describe, load
+from stores.base import Store, StoreUnavailable
 from stores.factory import open_store
 from stores.settings import StoreSettings
 
@@ -28,6 +32,22 @@ def settings_for(data_dir: Path | None, store: str | None = None) -> StoreSettin
     return settings
 
 
+def run_embedding(store: Store, data_dir: Path, retrain: bool = False) -> None:
+    """Train the built-in encoder if needed, encode new texts and publish the vectors; exits 2 with a
+    Chinese message when the configured encoder cannot be loaded."""
+    settings = EncoderSettings()
+    try:
+        encoder, trained = prepare_encoder(settings, data_dir, store, retrain)
+    except EncoderUnavailable as exc:
+        typer.echo(f"错误：{exc}", err=True)
+        raise typer.Exit(2) from exc
+    if encoder is None:
+        if settings.encoder.strip() != NONE:
+            typer.echo("语义向量：索引中没有可编码的描述文本，跳过")
+        return
+    typer.echo(embed_store(store, encoder, progress=True, trained=trained).describe())
+
+
 def index(
     paths: Annotated[list[Path], typer.Argument(help="CSV / XLSX / JSON / JSONL 文件")],
     type_: Annotated[str, typer.Option("--type", help="auto|licensing|penalty|dishonest|commitment")] = "auto",
@@ -36,13 +56,22 @@ def index(
     sheet: Annotated[str | None, typer.Option("--sheet", help="只读取 XLSX 中的这个工作表")] = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Elasticsearch：建新索引，加载完成后切换别名")] = False,
     workers: Annotated[int | None, typer.Option("--workers", help="分析进程数（默认用满两个核）")] = None,
+    with_vectors: Annotated[bool, typer.Option("--embed/--no-embed",
+                                        help="加载后编码语义向量（CREDIT_SEARCH_ENCODER 为 none 时不编码）")] = True,
 ) -> None:
-    """Load department files into the store. Exit 0: all rows indexed; 3: some rows rejected (see the
-    reject report); 2: some input unusable."""
+    """Load department files into the store, then encode their texts for semantic search. Exit 0: all
+    rows indexed; 3: some rows rejected (see the reject report); 2: some input unusable."""
     if type_ != "auto" and type_ not in {t.value for t in RecordType}:
         typer.echo(f"错误：--type 的值“{type_}”无效，应为 auto、licensing、penalty、dishonest 或 commitment", err=True)
         raise typer.Exit(2)
     settings = settings_for(data_dir, store)
+    encoder_settings = EncoderSettings()
+    if with_vectors and encoder_settings.encoder.strip() not in (CORPUS, NONE):
+        try:  # a missing model directory should stop the command before a long load, not after it
+            open_encoder(encoder_settings, settings.data_dir)
+        except EncoderUnavailable as exc:
+            typer.echo(f"错误：{exc}", err=True)
+            raise typer.Exit(2) from exc
     target = open_store(settings)
     if rebuild:
         begin = getattr(target, "begin_rebuild", None)
@@ -53,12 +82,32 @@ def index(
     try:
         summary = load(paths, target, None if type_ == "auto" else RecordType(type_),
                        reject_dir=settings.data_dir / "rejects", workers=workers, progress=True, sheet=sheet)
+        typer.echo(describe(summary))
+        if with_vectors:
+            run_embedding(target, settings.data_dir)
         if rebuild and not summary.unusable:
             target.finish_rebuild()  # type: ignore[attr-defined]
     finally:
         target.close()
-    typer.echo(describe(summary))
     raise typer.Exit(summary.exit_code)
+
+
+def embed(
+    data_dir: DataDir = None,
+    store: Annotated[str | None, typer.Option("--store", help="embedded|elasticsearch")] = None,
+    retrain: Annotated[bool, typer.Option("--retrain", help="重新训练内置语义模型（之后全部文本重新编码）")] = False,
+) -> None:
+    """Encode the indexed texts that have no vector of the configured encoder yet and publish them."""
+    settings = settings_for(data_dir, store)
+    try:
+        target = open_store(settings, create=False)
+    except StoreUnavailable as exc:
+        typer.echo(f"错误：{settings.data_dir} 中没有索引，请先运行 credit-search index", err=True)
+        raise typer.Exit(2) from exc
+    try:
+        run_embedding(target, settings.data_dir, retrain)
+    finally:
+        target.close()
 
 
 def generate(
@@ -128,6 +177,7 @@ def repair(
 def register(app: typer.Typer) -> None:
     """Add the indexer's commands to the main command."""
     app.command("index")(index)
+    app.command("embed")(embed)
     app.command("generate")(generate)
     app.command("withdraw")(withdraw)
     app.command("repair")(repair)

@@ -73,12 +73,16 @@ def test_index_generated_corpus_end_to_end(corpus: tuple[Path, dict[str, Any]], 
     assert _totals(first.stdout) == [read, stored, 0, planted["duplicates"], planted["not_public"],
                                      len(rejected_rows)]
     checksum = store.checksum()
+    # The built-in encoder was trained on the load and every record became searchable by meaning.
+    assert "已训练内置语义模型" in first.stdout
+    assert f"可语义检索的记录 {stored} 条" in first.stdout
     store.close()
 
     second = run("index", *files, "--data-dir", tmp_path)
     assert second.returncode == 3
     assert _totals(second.stdout) == [read, 0, 0, stored + planted["duplicates"], planted["not_public"],
                                       len(rejected_rows)]
+    assert "新编码 0 条文本" in second.stdout and "已训练" not in second.stdout  # vectors are cached by text
     store = EmbeddedStore(tmp_path, create=False)
     assert store.checksum() == checksum and store.count() == stored
     store.close()

@@ -237,3 +237,33 @@ def normalize_document_number(raw: str) -> str:
 def looks_like_document_number(text: str) -> bool:
     """True for a decision or case number such as ``清市监罚〔2023〕12号`` or ``(2019)浙0111执286号``."""
     return bool(_DOC_NUMBER.match(normalize_document_number(text)))
+
+
+_CODE_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])([0-9A-Za-z]{18}|[0-9A-Za-z]{8}-?[0-9A-Za-z])(?![0-9A-Za-z])")
+_DOC_IN_TEXT = re.compile(r"\((?:19|20)\d{2}\)[^\s()，。,;；？?！!]{0,30}?第?\d+号")
+_DOC_PREFIX_CHARS = 12
+
+
+def find_codes(text: str) -> list[str]:
+    """Valid 统一社会信用代码 and 组织机构代码 written inside free text (91441802MA4UJ3XK72 的处罚), normalised,
+    in order of appearance; resident ID numbers are never returned."""
+    found: list[str] = []
+    for m in _CODE_IN_TEXT.finditer(normalize_text(text).upper()):
+        check = classify_code(m.group(1))
+        if check.valid and check.kind in (CodeKind.USCC, CodeKind.ORG_CODE) and not is_id_card_like(check.normalized) \
+                and check.normalized not in found:
+            found.append(check.normalized)
+    return found
+
+
+def find_document_numbers(text: str) -> list[str]:
+    """Candidate 文书号 / 案号 inside free text, longest first for each: the issuer prefix before the bracketed
+    year cannot be told from the words before it (查询清市监罚〔2023〕12号), so every prefix of up to twelve
+    characters is a candidate for the store to confirm."""
+    normalized = normalize_document_number(text)
+    candidates: list[str] = []
+    for m in _DOC_IN_TEXT.finditer(normalized):
+        head = normalized[max(0, m.start() - _DOC_PREFIX_CHARS):m.start()]
+        head = re.split(r"[\s()，。,;；？?！!]", head)[-1]
+        candidates.extend(head[i:] + m.group() for i in range(len(head) + 1))
+    return list(dict.fromkeys(candidates))

@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from analyzers.encoders import EncoderSettings
 from search_api import errors
 from search_api.deps import open_service
 from search_api.routers import entities, health, screen, search, suggest
@@ -73,8 +74,10 @@ class RequestContext:
                      scope["path"], status, elapsed * 1000)
 
 
-def create_app(store_settings: StoreSettings | None = None, api_settings: ApiSettings | None = None) -> FastAPI:
-    """Build the app; the store is opened on the first request that needs it."""
+def create_app(store_settings: StoreSettings | None = None, api_settings: ApiSettings | None = None,
+               encoder_settings: EncoderSettings | None = None) -> FastAPI:
+    """Build the app; the store is opened at start-up, or by the first request that needs it when it is not
+    there yet. A configured semantic model that is missing stops the start-up."""
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Open the store at start-up so the name index is built before the first name search or screening;
@@ -88,6 +91,7 @@ def create_app(store_settings: StoreSettings | None = None, api_settings: ApiSet
                               "无 API Key 为公众视图；员工在请求头 X-API-Key 中提供密钥。")
     app.state.store_settings = store_settings or StoreSettings()
     app.state.api_settings = api_settings or ApiSettings()
+    app.state.encoder_settings = encoder_settings or EncoderSettings()
     app.state.service = None
     app.state.metrics = Metrics()
     errors.install(app)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from indexer.cli import register, settings_for
+from indexer.cli import register, run_embedding, settings_for
 from stores.factory import open_store
 from stores.settings import StoreSettings
 
@@ -23,7 +23,16 @@ def _serve(store_settings: StoreSettings, host: str, port: int, workers: int = 1
 
     import uvicorn
 
+    from analyzers.encoders import CORPUS, NONE, EncoderSettings, EncoderUnavailable, model_directory
     from search_api.app import create_app
+
+    encoder = EncoderSettings().encoder.strip()
+    if encoder not in (CORPUS, NONE, ""):
+        try:  # say where the model was looked for before uvicorn starts, not in a start-up traceback
+            model_directory(encoder)
+        except EncoderUnavailable as exc:
+            typer.echo(f"错误：{exc}", err=True)
+            raise typer.Exit(2) from exc
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if workers == 1:
@@ -76,6 +85,9 @@ def demo(
         typer.echo(describe(summary))
         result = load_corrections(corpus / manifest["corrections_file"], store)
         typer.echo(f"已应用更正（信用修复/撤销）{result.applied} 条")
+    # Also on a second run: a demo indexed before semantic search existed gets its vectors now, and one
+    # that has them re-publishes them in a moment.
+    run_embedding(store, data_dir)
     sample = next(iter(store.suggest("清远市", 1)), None)
     store.close()
     typer.echo(f"\n服务地址：http://{host}:{port}/docs")

@@ -11,6 +11,7 @@ from starlette.datastructures import State
 
 from search_api.errors import ApiError
 from search_api.publication import PUBLIC_ROLE, Viewer
+from search_api.semantic import SemanticSearch
 from search_api.service import SearchService
 from search_api.settings import ApiSettings
 from stores.factory import open_store
@@ -36,13 +37,16 @@ async def service_dependency(request: Request) -> SearchService:
 def open_service(state: State) -> SearchService:
     """The app's service, opened on first use so that a server started before its first index load, or
     while Elasticsearch is down, starts serving by itself once the store is there (opening it starts the
-    name index build); raises :class:`~stores.base.StoreUnavailable` while the store cannot be opened."""
+    name index build); raises :class:`~stores.base.StoreUnavailable` while the store cannot be opened, and
+    :class:`~analyzers.encoders.EncoderUnavailable` when the configured model directory is missing."""
     service: SearchService | None = state.service
     if service is None:
         with _open_lock:
             if state.service is None:
                 store_settings: StoreSettings = state.store_settings
-                state.service = SearchService(open_store(store_settings, create=False), state.api_settings)
+                store = open_store(store_settings, create=False)
+                semantic = SemanticSearch(store, state.encoder_settings, store_settings.data_dir)
+                state.service = SearchService(store, state.api_settings, semantic)
             service = state.service
     return service
 

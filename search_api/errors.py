@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from analyzers.encoders import EncoderUnavailable
 from stores.base import StoreUnavailable
 
 log = logging.getLogger("credit_search.api")
@@ -84,6 +85,11 @@ def install(app: FastAPI) -> None:
         log.warning("store unavailable: %s", exc)
         return JSONResponse(error_body("store_unavailable", "检索服务暂时不可用，请稍后重试"), status_code=503,
                             headers={"Retry-After": "5"})
+
+    @app.exception_handler(EncoderUnavailable)
+    async def _no_encoder(_: Request, exc: EncoderUnavailable) -> JSONResponse:
+        log.error("semantic model unavailable: %s", exc)
+        return JSONResponse(error_body("semantic_unavailable", f"语义检索暂不可用：{exc}"), status_code=503)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

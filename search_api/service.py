@@ -10,21 +10,28 @@ import time
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Literal
 
-from analyzers.codes import CodeKind, classify_code, masked_code_matches
+from analyzers.codes import CodeKind, classify_code, find_codes, find_document_numbers, masked_code_matches
 from analyzers.names import name_key, name_ngrams
 from analyzers.normalize import normalize_name
 from analyzers.tokens import expand_synonyms
 from indexer.model import Record, RecordType, Status, iso_date
 from search_api.errors import ApiError
+from search_api.fusion import reciprocal_rank_fusion
 from search_api.name_index import NameIndexHolder, NameMatch
 from search_api.publication import Viewer, effective_status, present_record, status_filter, visibility_for
+from search_api.semantic import SemanticSearch, SemanticUnavailable
 from search_api.settings import ApiSettings
 from search_api.understanding import QueryKind, Understood, one_edit_codes, understand
-from stores.base import Clause, Filters, Hit, Store, Subject, Visibility
+from stores.base import Clause, Filters, Hit, Store, Subject, Visibility, count_facets, facet_values
 
 UNFULFILLED = ("全部未履行", "部分履行", "部分未履行")
+Mode = Literal["keyword", "semantic", "hybrid"]
+# How deep each list goes before fusion: deeper than any first page, so that a record ranked fairly in both
+# lists can rise above one ranked first in only one of them. It is the same for every page, so that the
+# fused order, and with it paging, is stable.
+FUSION_DEPTH = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +47,7 @@ class SearchParams:
     size: int = 10
     cursor: str | None = None
     status: Status | None = None  # staff only
+    mode: Mode | None = None  # None: hybrid for text when semantic search is available, else keyword
 
 
 def _encode_cursor(data: dict[str, Any]) -> str:
@@ -77,23 +85,16 @@ def _highlight(text: str, terms: list[str]) -> str:
 
 
 def _facets_of(records: list[Record]) -> dict[str, dict[str, int]]:
-    counters: dict[str, Counter[str]] = {k: Counter() for k in ("record_type", "district", "authority", "category",
-                                                                 "year")}
-    for r in records:
-        counters["record_type"][r.record_type.value] += 1
-        for key, value in (("district", r.district), ("authority", r.authority), ("category", r.category),
-                           ("year", str(r.decision_date.year) if r.decision_date else "")):
-            if value:
-                counters[key][value] += 1
-    return {k: dict(c.most_common(20)) for k, c in counters.items()}
+    return count_facets((*facet_values(r), 1) for r in records)
 
 
 class SearchService:
     """The read side over one store, with the API's settings."""
 
-    def __init__(self, store: Store, settings: ApiSettings) -> None:
+    def __init__(self, store: Store, settings: ApiSettings, semantic: SemanticSearch | None = None) -> None:
         self.store = store
         self.settings = settings
+        self.semantic = semantic
         self.names = NameIndexHolder(store)
         self.names.start()
         self._count, self._counted_at = 0, float("-inf")
@@ -116,14 +117,18 @@ class SearchService:
 
     # -- search --------------------------------------------------------------------------------------
     @staticmethod
-    def is_quick(understood: Understood) -> bool:
+    def is_quick(understood: Understood, mode: Mode | None = None) -> bool:
         """True for a query answered in a few milliseconds from indexed lookups and the name index (a valid
-        code, a name), as opposed to a full-text search over every record that shares its words."""
-        return understood.kind is QueryKind.NAME or (understood.kind is QueryKind.CODE and understood.code_valid)
+        code, a name), as opposed to a full-text or semantic search."""
+        if understood.kind is QueryKind.NAME:
+            return mode != "semantic"
+        return understood.kind is QueryKind.CODE and understood.code_valid
 
-    def search(self, params: SearchParams, viewer: Viewer, understood: Understood | None = None) -> dict[str, Any]:
+    def search(self, params: SearchParams, viewer: Viewer, understood: Understood | None = None,
+               quick_only: bool = False) -> dict[str, Any] | None:
         """Answer one search-box query; ``understood`` is :func:`understand` of ``params.q`` if the caller
-        has it already."""
+        has it already. With ``quick_only`` a query that turns out to need a full-text search (a would-be
+        name that matches no subject) returns None instead, for the caller to run it off the event loop."""
         understood = understood or understand(params.q)
         filters = self._filters(params, viewer)
         query: dict[str, Any] = {"kind": understood.kind.value, "normalized": understood.normalized}
@@ -137,7 +142,105 @@ class SearchService:
         if understood.maybe_name and self._names_a_subject(understood):
             understood = replace(understood, kind=QueryKind.NAME, normalized=normalize_name(params.q))
             query.update(kind=understood.kind.value, normalized=understood.normalized)
+        if understood.kind is QueryKind.NAME and params.mode != "semantic":
+            if matches := self._name_matches(understood):
+                return self._search_terms(understood, params, filters, viewer, query, matches)
+            if quick_only:
+                return None
+            # Words that look like a name but name no subject (货车装得太重) are searched as text.
+            query["fallback"] = "text"
+        understood = replace(understood, kind=QueryKind.TEXT)
+        return self._search_text(understood, params, filters, viewer, query)
+
+    def _name_matches(self, understood: Understood) -> dict[str, NameMatch]:
+        found = self.names.current().match(understood.normalized, limit=self.settings.rerank_window,
+                                           floor=self.settings.name_match_floor)
+        return {m.subject.key: m for m in found}
+
+    def _search_text(self, understood: Understood, params: SearchParams, filters: Filters, viewer: Viewer,
+                     query: dict[str, Any]) -> dict[str, Any]:
+        """Full text by the requested mode; the default, hybrid, falls back to keyword search while semantic
+        search is unavailable (saying so in ``query.notice``), an explicit ``semantic`` gets a 503."""
+        mode: Mode = params.mode or "hybrid"
+        if mode != "keyword":
+            try:
+                if self.semantic is None:
+                    raise SemanticUnavailable("未启用语义检索")
+                result = self._search_fused(self.semantic, understood, params, filters, viewer, query, mode)
+                query["mode"] = mode
+                return result
+            except SemanticUnavailable as exc:
+                if mode == "semantic":
+                    raise ApiError(503, "semantic_unavailable", f"语义检索暂不可用：{exc}", {"field": "mode"}) from exc
+                query["notice"] = f"语义检索暂不可用，已按关键词检索：{exc}"
+        query["mode"] = "keyword"
         return self._search_terms(understood, params, filters, viewer, query)
+
+    def _exact_records(self, q: str, filters: Filters) -> list[Record]:
+        """Records that a code or a document number written in the query identifies exactly."""
+        for number in find_document_numbers(q):
+            found = self.store.by_document_number(number, filters)
+            if found:
+                return found
+        subjects = self.store.subjects_by_code(find_codes(q))
+        return self.records_of_subjects(subjects, filters) if subjects else []
+
+    def _search_fused(self, semantic: SemanticSearch, understood: Understood, params: SearchParams,
+                      filters: Filters, viewer: Viewer, query: dict[str, Any], mode: Mode) -> dict[str, Any]:
+        """Semantic or hybrid search: the nearest records by meaning, fused with the keyword results by
+        reciprocal rank (hybrid); records a code or document number in the query names come first. The
+        answer is one ranked list of the best candidates of each retriever: ``total`` and the facets count
+        that list, ``query.keyword_total`` every keyword match, and pages reach as deep as the list."""
+        cursor = _decode_cursor(params.cursor) if params.cursor else {"p": params.page}
+        if "p" not in cursor:
+            raise ApiError(422, "invalid_cursor", "游标无效，请使用上一页响应中的 next_cursor")
+        page_number = int(cursor["p"])
+        if page_number * params.size > self.settings.max_result_window:
+            raise ApiError(422, "page_too_deep",
+                           f"页码过深：语义与混合检索最多可查看前{self.settings.max_result_window}条")
+        depth = FUSION_DEPTH
+        nearest = semantic.search(understood.normalized, filters, depth)
+        hits = {h.record_id: h for h in nearest}
+        rankings: dict[str, list[str]] = {}
+        if mode == "hybrid":
+            keyword = self.store.search(self._clauses(understood, False), filters, depth)
+            if not keyword.hits:
+                query["relaxed"] = True
+                keyword = self.store.search(self._clauses(understood, True), filters, depth)
+            rankings["keyword"] = [h.record_id for h in keyword.hits]
+            hits.update((h.record_id, h) for h in keyword.hits)
+            query["keyword_total"] = keyword.total
+        rankings["semantic"] = [h.record_id for h in nearest]
+        similarity = {h.record_id: h.score for h in nearest}
+        exact = self._exact_records(params.q, filters)
+        exact_ids = {r.id for r in exact}
+        ranked: list[tuple[Record | Hit, dict[str, Any]]] = [(r, {"exact": True}) for r in exact]
+        for entry in reciprocal_rank_fusion(rankings):
+            if entry.id not in exact_ids:
+                retrieval: dict[str, Any] = {"score": round(entry.score, 6),
+                                             **{f"{name}_rank": rank for name, rank in entry.ranks.items()}}
+                if entry.id in similarity:
+                    retrieval["similarity"] = round(similarity[entry.id], 4)
+                ranked.append((hits[entry.id], retrieval))
+        start = (page_number - 1) * params.size
+        today = self.settings.current_day()
+        terms = [t for t in understood.tokens for t in expand_synonyms(t)]
+        items: list[dict[str, Any]] = []
+        for found, retrieval in ranked[start:start + params.size]:
+            record = found.record if isinstance(found, Hit) else found
+            item = present_record(record, viewer, today)  # the publication rules, again after fusion
+            if item is None:
+                continue
+            item["retrieval"] = retrieval
+            if ("keyword_rank" in retrieval or "exact" in retrieval) and \
+                    (highlight := _highlight(item["summary"], terms)):
+                item["highlights"] = {"summary": highlight}
+            items.append(item)
+        more = start + params.size < len(ranked)
+        return {"query": query, "total": len(ranked), "page": page_number, "size": params.size, "items": items,
+                "facets": count_facets((*(f.facet_values if isinstance(f, Hit) else facet_values(f)), 1)
+                                       for f, _ in ranked),
+                "next_cursor": _encode_cursor({"p": page_number + 1}) if more else None}
 
     def _names_a_subject(self, understood: Understood) -> bool:
         """True when a short query that could be a name matches an indexed subject name well."""
@@ -197,18 +300,13 @@ class SearchService:
         return [Clause("text", groups, "any" if relaxed else "all"), Clause("name", name_grams, "all")]
 
     def _search_terms(self, understood: Understood, params: SearchParams, filters: Filters, viewer: Viewer,
-                      query: dict[str, Any]) -> dict[str, Any]:
+                      query: dict[str, Any], matches: dict[str, NameMatch] | None = None) -> dict[str, Any]:
+        """Keyword search of a text, or the records of the subjects a name matched (``matches``, from the
+        in-memory name index: the store only lists their records, re-ranked by how well each subject's name
+        matched)."""
         cursor = _decode_cursor(params.cursor) if params.cursor else {"p": params.page}
-        matches: dict[str, NameMatch] = {}
-        if understood.kind is QueryKind.NAME:
-            # Names are matched against the in-memory name index; the store only lists the matched
-            # subjects' records, which are re-ranked by how well their subject's name matched.
-            found = self.names.current().match(understood.normalized, limit=self.settings.rerank_window,
-                                               floor=self.settings.name_match_floor)
-            matches = {m.subject.key: m for m in found}
-            if not matches:
-                return {"query": query, "total": 0, "page": params.page, "size": params.size, "items": [],
-                        "facets": {}, "next_cursor": None}
+        matches = matches or {}
+        if matches:
             filters = replace(filters, subject_keys=tuple(matches))
 
         def clauses(relaxed: bool) -> list[Clause]:

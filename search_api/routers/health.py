@@ -31,7 +31,8 @@ def readyz(request: Request) -> dict[str, object]:
         names = service.names.current(wait_seconds=10)
     except StoreUnavailable as exc:
         raise ApiError(503, "not_ready", "检索服务尚未就绪：名称索引正在建立", {"reason": str(exc)}) from exc
-    return {"status": "ready", "records": records, "subjects": len(names.subjects)}
+    semantic = service.semantic.status() if service.semantic else {"available": False}
+    return {"status": "ready", "records": records, "subjects": len(names.subjects), "semantic": semantic}
 
 
 @router.get("/metrics", summary="Prometheus 指标", include_in_schema=False)

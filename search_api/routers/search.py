@@ -50,21 +50,22 @@ async def search(
     page: Annotated[int, Query(ge=1, le=500)] = 1,
     size: Annotated[int, Query(ge=1, le=50)] = 10,
     cursor: Annotated[str | None, Query(max_length=500, description="深度翻页游标（next_cursor）")] = None,
-    mode: Annotated[Literal["keyword", "semantic", "hybrid"], Query(description="检索模式")] = "keyword",
+    mode: Annotated[Literal["keyword", "semantic", "hybrid"] | None,
+                    Query(description="全文检索模式：keyword 关键词、semantic 语义、hybrid 两者融合（默认）。"
+                                      "代码、文书号的精确结果总在最前；名称按名称匹配")] = None,
     status: Annotated[Status | None,
                       Query(description="按状态筛选（仅员工）：active、expired、repaired、withdrawn")] = None,
 ) -> JSONResponse:
-    """Understands the query (``query.kind``), applies the publication rules and masks personal data."""
-    if mode != "keyword":
-        raise ApiError(422, "mode_unavailable", f"检索模式“{mode}”尚未启用，当前仅支持 keyword", {"field": "mode"})
+    """Understands the query (``query.kind``; ``query.mode`` for text), applies the publication rules and
+    masks personal data."""
     params = SearchParams(q=q.strip() or q, types=_types(type), authority=authority.strip(), district=district.strip(),
                           category=category.strip(), date_from=date_from, date_to=date_to, page=page, size=size,
-                          cursor=cursor, status=status)
+                          cursor=cursor, status=status, mode=mode)
     # The service builds the documented shape itself (the API tests validate it against SearchResponse);
     # validating it again on every request would cost more than a name search. Code and name lookups take
     # a few milliseconds of Python, less than the hand-over to the thread pool costs (and threads would not
     # run them in parallel anyway); full-text searches go to the pool so they never hold up the event loop.
     understood = understand(params.q)
-    if service.is_quick(understood):
-        return JSONResponse(service.search(params, viewer, understood))
+    if service.is_quick(understood, mode) and (result := service.search(params, viewer, understood, quick_only=True)):
+        return JSONResponse(result)
     return JSONResponse(await run_in_threadpool(service.search, params, viewer, understood))

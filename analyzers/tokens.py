@@ -79,6 +79,14 @@ def query_tokens(text: str) -> list[str]:
     return _keep(_tokenizer().cut(normalize_text(text), HMM=_HMM))
 
 
+def words(text: str) -> list[str]:
+    """Every word of a normalised text in jieba's precise mode, punctuation and stopwords included: what
+    a question is made of, for the caller to classify."""
+    if not text:
+        return []
+    return [w for w in _tokenizer().cut(normalize_text(text), HMM=_HMM) if w.strip()]
+
+
 @cache
 def _synonym_index() -> dict[str, tuple[str, ...]]:
     index: dict[str, tuple[str, ...]] = {}

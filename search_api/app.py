@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from analyzers.encoders import EncoderSettings
 from search_api import errors
 from search_api.deps import open_service
-from search_api.routers import entities, health, screen, search, suggest
+from search_api.routers import ask, entities, health, screen, search, suggest
 from search_api.settings import ApiSettings
 from stores.base import StoreUnavailable
 from stores.settings import StoreSettings
@@ -93,9 +93,10 @@ def create_app(store_settings: StoreSettings | None = None, api_settings: ApiSet
     app.state.api_settings = api_settings or ApiSettings()
     app.state.encoder_settings = encoder_settings or EncoderSettings()
     app.state.service = None
+    app.state.ask = None
     app.state.metrics = Metrics()
     errors.install(app)
-    for router in (search.router, entities.router, suggest.router, screen.router, health.router):
+    for router in (search.router, entities.router, suggest.router, screen.router, ask.router, health.router):
         app.include_router(router)
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=5)  # level 9 costs 3× the CPU
     if app.state.api_settings.cors_origins:

@@ -9,6 +9,8 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from starlette.datastructures import State
 
+from search_api.conversation.answers import AskService
+from search_api.conversation.sessions import SessionStore
 from search_api.errors import ApiError
 from search_api.publication import PUBLIC_ROLE, Viewer
 from search_api.semantic import SemanticSearch
@@ -49,6 +51,23 @@ def open_service(state: State) -> SearchService:
                 state.service = SearchService(store, state.api_settings, semantic)
             service = state.service
     return service
+
+
+def open_ask(state: State) -> AskService:
+    """The app's question answering, over :func:`open_service`; sessions live in the data directory so
+    that every worker process sees them."""
+    ask: AskService | None = state.ask
+    if ask is None:
+        service = open_service(state)
+        with _open_lock:
+            if state.ask is None:
+                settings: ApiSettings = state.api_settings
+                store_settings: StoreSettings = state.store_settings
+                sessions = SessionStore(store_settings.data_dir / "sessions.sqlite3", settings.ask_session_ttl_seconds,
+                                        settings.ask_max_sessions)
+                state.ask = AskService(service, sessions)
+            ask = state.ask
+    return ask
 
 
 async def get_viewer(settings: Annotated[ApiSettings, Depends(get_settings)],

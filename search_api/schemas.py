@@ -76,6 +76,31 @@ class EntityResponse(BaseModel):
     sources: dict[str, int]
 
 
+class Understanding(BaseModel):
+    intent: str = Field(description="subject_records, commitment_status, count, faq 或 search")
+    slots: dict[str, Any] = Field(description="主体、记录类型、时间、区县、部门、主题等")
+    text: str = Field(description="已理解为：……")
+
+
+class AskResponse(BaseModel):
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
+        "answer": "清远市恒达建筑工程有限公司共有2条行政处罚记录，最近一次为2025年2月11日（……）。",
+        "session_id": "k3J9…", "turn": 1,
+        "understood": {"intent": "subject_records", "slots": {"subject": {"name": "清远市恒达建筑工程有限公司",
+                       "code": "91441802MA4UJ3XK72"}, "record_type": "penalty"},
+                       "text": "已理解为：查询“清远市恒达建筑工程有限公司”的行政处罚记录"},
+        "records": [], "total": 2}]})
+
+    answer: str
+    session_id: str
+    turn: int
+    understood: Understanding
+    records: list[RecordItem]
+    total: int
+    candidates: list[dict[str, Any]] | None = Field(None, description="需要确认时的候选主体，回复序号即可")
+    faq: dict[str, str] | None = Field(None, description="回答所依据的规则")
+
+
 class ErrorDetail(BaseModel):
     code: str
     message: str

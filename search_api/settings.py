@@ -35,6 +35,8 @@ class ApiSettings(BaseSettings):
     screen_penalty_categories: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(DEFAULT_PENALTY_CATEGORIES))  # comma-separated in the environment
     audit_log: Path | None = None  # default: <data dir>/audit/screening.jsonl
+    ask_session_ttl_seconds: int = 1800  # a conversation is forgotten after this long without a question
+    ask_max_sessions: int = 10000  # the oldest conversations are forgotten beyond this many
 
     @field_validator("api_keys", mode="before")
     @classmethod

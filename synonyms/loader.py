@@ -136,6 +136,25 @@ def load_domain_terms() -> tuple[SynonymGroup, ...]:
 
 
 @cache
+def load_question_words() -> frozenset[str]:
+    """Words of a question that ask rather than name (question_words.txt)."""
+    return frozenset(word for _, line in _lines("question_words.txt") for word in line.split())
+
+
+@cache
+def load_pronouns() -> tuple[str, ...]:
+    """Words that refer to the previous turn's subject (pronouns.txt), longest first."""
+    return tuple(sorted({line for _, line in _lines("pronouns.txt")}, key=lambda t: (-len(t), t)))
+
+
+@cache
+def load_departments() -> dict[str, str]:
+    """Department words → the part of an authority's name that identifies it (departments.txt)."""
+    return {word: part for word, part in (_fields("departments.txt", number, line, 2)
+                                         for number, line in _lines("departments.txt"))}
+
+
+@cache
 def load_stopwords() -> frozenset[str]:
     """Words dropped from full-text token streams (stopwords.txt)."""
     return frozenset(line for _, line in _lines("stopwords.txt"))

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager, suppress
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -18,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from analyzers.encoders import EncoderSettings
 from search_api import errors
 from search_api.deps import open_service
-from search_api.routers import ask, entities, health, screen, search, suggest
+from search_api.routers import ask, entities, health, pages, screen, search, suggest
 from search_api.settings import ApiSettings
 from stores.base import StoreUnavailable
 from stores.settings import StoreSettings
@@ -96,8 +97,10 @@ def create_app(store_settings: StoreSettings | None = None, api_settings: ApiSet
     app.state.ask = None
     app.state.metrics = Metrics()
     errors.install(app)
-    for router in (search.router, entities.router, suggest.router, screen.router, ask.router, health.router):
+    for router in (search.router, entities.router, suggest.router, screen.router, ask.router, health.router,
+                   pages.router):
         app.include_router(router)
+    app.mount("/static", StaticFiles(directory=pages.WEB), name="static")
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=5)  # level 9 costs 3× the CPU
     if app.state.api_settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=app.state.api_settings.cors_origins,

@@ -90,7 +90,8 @@ def demo(
     run_embedding(store, data_dir)
     sample = next(iter(store.suggest("清远市", 1)), None)
     store.close()
-    typer.echo(f"\n服务地址：http://{host}:{port}/docs")
+    typer.echo(f"\n查询页面：http://{host}:{port}/        核查工作台：http://{host}:{port}/staff")
+    typer.echo(f"接口文档：http://{host}:{port}/docs")
     if sample is not None:
         typer.echo(f"试一试：http://{host}:{port}/v1/search?q={sample.name}")
         typer.echo(f"        http://{host}:{port}/v1/entities/{sample.code}")

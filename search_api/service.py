@@ -438,8 +438,20 @@ class SearchService:
 
     # -- suggestions ---------------------------------------------------------------------------------
     def suggest(self, q: str, limit: int = 10) -> dict[str, Any]:
+        """Subjects whose names start with ``q``. Court records published with a company's code masked are
+        filed under its name: that name is offered once, with the company's full code when one company has
+        it (two companies of one name stay apart)."""
         prefix = normalize_name(q)
         subjects = self.store.suggest(prefix, limit) if prefix else []
-        return {"query": prefix, "items": [
-            {"name": s.name, "code": s.code if s.category != "person" else "", "record_count": s.record_count}
-            for s in subjects]}
+        by_name: dict[str, list[Subject]] = {}
+        for subject in subjects:
+            by_name.setdefault(subject.name, []).append(subject)
+        items: list[dict[str, Any]] = []
+        for name, same in by_name.items():
+            coded = [s for s in same if s.code and "*" not in s.code and s.category != "person"]
+            if len({s.code for s in coded}) > 1:
+                items.extend({"name": name, "code": s.code, "record_count": s.record_count} for s in coded)
+            else:
+                items.append({"name": name, "code": coded[0].code if coded else "",
+                              "record_count": sum(s.record_count for s in same)})
+        return {"query": prefix, "items": items}

@@ -281,6 +281,10 @@ class AskService:
         if understood.choice is not None:  # a bare number with nothing to choose from
             return self._reply(understood, "当前没有需要选择的选项。请直接输入企业名称、统一社会信用代码或您的问题。",
                                "序号，但没有待选择的选项", [], viewer, total=0)
+        if understood.missing_subject:
+            text = "请先告诉我您要查询的企业名称或统一社会信用代码，例如“某某公司有没有行政处罚？”"
+            return self._reply(understood, text, "询问“它”的信用记录，但本次会话还没有提到任何主体", [], viewer,
+                               total=0)
         params = SearchParams(q=question[:self.search.settings.max_query_chars], size=SHOWN,
                               types=(understood.record_type,) if understood.record_type else (),
                               date_from=understood.time.start if understood.time else None,

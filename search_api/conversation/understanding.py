@@ -78,6 +78,7 @@ class Understood:
     faq: str = ""
     choice: int | None = None
     subject_from_context: bool = False
+    missing_subject: bool = False  # 它 / 该公司 with no subject earlier in the session
 
     def slots(self) -> dict[str, object]:
         """The slots as the API reports them (empty ones left out)."""
@@ -322,6 +323,7 @@ def decide(reading: Reading, subjects: list[SubjectRef], district: str, topic: s
     if reading.counting:
         understood.intent = Intent.COUNT
         return understood
+    understood.missing_subject = reading.pronoun and not faq
     if faq:
         return replace(understood, intent=Intent.FAQ, faq=faq, record_type=None, time=None, district="",
                        department="", topic="")

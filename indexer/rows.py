@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 from analyzers.codes import CodeKind, classify_code, is_masked_id_number, validate_org_code
 from analyzers.codes import normalize_document_number as _normalize_doc
@@ -22,7 +23,7 @@ from indexer.model import (
     SubjectCategory,
     default_publish_until,
 )
-from indexer.parsing import ValueProblem, is_open_ended, parse_amount_wan, parse_date
+from indexer.parsing import ValueProblem, parse_amount_wan, parse_date
 
 # Fields whose text is searched as full text, in the order they are joined.
 TEXT_FIELDS: dict[RecordType, tuple[str, ...]] = {
@@ -75,6 +76,7 @@ def _category_of(text: str, name: str, id_number: str) -> SubjectCategory:
     return SubjectCategory.ORGANIZATION
 
 
+@lru_cache(maxsize=65536)
 def _district(record_type: RecordType, authority: str, subject: str, province: str) -> str:
     """The county-level region of the authority, else of the subject, else the authority's city."""
     auth = analyze_name(authority).regions
@@ -89,81 +91,106 @@ def _district(record_type: RecordType, authority: str, subject: str, province: s
     return province if record_type is RecordType.DISHONEST else ""
 
 
-def _check_code(spec: FieldSpec, raw: str, values: dict[str, str], problems: list[Problem]) -> None:
-    """Validate an identifier; an ID number found in a code column moves to ``id_number``."""
+_WANTED_KIND = {"reg_no": CodeKind.REG_NO, "org_code": CodeKind.ORG_CODE}
+
+
+@lru_cache(maxsize=262144)
+def _code_values(name: str, label: str, raw: str) -> tuple[tuple[tuple[str, str], ...], Problem | None]:
+    """The fields an identifier sets (an ID number found in a code column moves to ``id_number``), or the
+    problem with it. Cached: a subject's code recurs in each of its records."""
     code = normalize_code(raw)
     check = classify_code(code)
     if check.kind is CodeKind.MASKED:
         if not check.valid:
-            problems.append(Problem(spec.label, raw, check.reason))
-        elif spec.name == "subject_code" and is_masked_id_number(code):
-            values["id_number"], values[spec.name] = code, ""
-        else:
-            values[spec.name] = code
-        return
+            return (), Problem(label, raw, check.reason)
+        if name == "subject_code" and is_masked_id_number(code):
+            return (("id_number", code), (name, "")), None
+        return ((name, code),), None
     if check.kind is CodeKind.ID_CARD:
-        values["id_number"], values[spec.name] = code, ""
-        return
-    wanted = {"reg_no": CodeKind.REG_NO, "org_code": CodeKind.ORG_CODE}.get(spec.name)
+        return (("id_number", code), (name, "")), None
+    wanted = _WANTED_KIND.get(name)
     if wanted is not None and check.kind is not wanted:
-        problems.append(Problem(spec.label, raw, check.reason or f"不是有效的{spec.label}"))
-        return
+        return (), Problem(label, raw, check.reason or f"不是有效的{label}")
     if not check.valid:
-        problems.append(Problem(spec.label, raw, check.reason))
-        return
-    if spec.name == "subject_code" and check.kind is CodeKind.ORG_CODE:
-        values["org_code"], values[spec.name] = code, ""
-    elif spec.name == "subject_code" and check.kind is CodeKind.REG_NO:
-        values["reg_no"], values[spec.name] = code, ""
-    else:
-        values[spec.name] = code
+        return (), Problem(label, raw, check.reason)
+    if name == "subject_code" and check.kind is CodeKind.ORG_CODE:
+        return (("org_code", code), (name, "")), None
+    if name == "subject_code" and check.kind is CodeKind.REG_NO:
+        return (("reg_no", code), (name, "")), None
+    return ((name, code),), None
+
+
+# Dates and amounts recur across records (a day's decisions, standard fines): parsing each once is enough.
+_parse_date = lru_cache(maxsize=65536)(parse_date)
+_parse_amount_wan = lru_cache(maxsize=65536)(parse_amount_wan)
+
+
+Plan = tuple[tuple[FieldSpec, tuple[str, ...]], ...]
+_plans: dict[int, tuple[Mapping[str, FieldSpec], Plan]] = {}
+
+
+def _plan(columns: Mapping[str, FieldSpec]) -> Plan:
+    """Each field of a table once, with the headers that carry it in upload order (CF_NR and CF_JG both
+    carry the penalty content: the first filled one wins). Kept per column map, which a load makes once
+    per table: hashing the map for every row cost more than the plan saves."""
+    known = _plans.get(id(columns))
+    if known is not None and known[0] is columns:
+        return known[1]
+    headers: dict[str, list[str]] = {}
+    specs: dict[str, FieldSpec] = {}
+    for header, spec in columns.items():
+        specs.setdefault(spec.name, spec)
+        headers.setdefault(spec.name, []).append(header)
+    plan = tuple((spec, tuple(headers[name])) for name, spec in specs.items())
+    if len(_plans) > 256:
+        _plans.clear()
+    _plans[id(columns)] = (columns, plan)  # the map is kept alive with it, so its id is not reused
+    return plan
 
 
 def build_record(record_type: RecordType, columns: Mapping[str, FieldSpec], row: Mapping[str, object],
                  source_file: str = "", source_row: int = 0) -> RowOutcome:
     """Validate and normalise one row whose headers ``columns`` maps onto field specs."""
-    raw_values: dict[str, object] = {}
-    texts: dict[str, str] = {}
-    specs: dict[str, FieldSpec] = {}
-    for header, spec in columns.items():
-        specs.setdefault(spec.name, spec)
-        if spec.name in texts:
-            continue  # several headers for one field (CF_NR and CF_JG): the first filled one wins
-        value = row.get(header)
-        text = _text(value)
-        if text:
-            raw_values[spec.name], texts[spec.name] = value, text
-
     problems: list[Problem] = []
     values: dict[str, str] = {}
     dates: dict[str, date | None] = {}
     amounts: dict[str, float | None] = {}
-    for name, spec in specs.items():
-        raw = raw_values.get(name)
-        text = texts.get(name, "")
+    for spec, headers in _plan(columns):
+        raw: object = None
+        text = ""
+        for header in headers:
+            raw = row.get(header)
+            text = _text(raw)
+            if text:
+                break
+        name, kind = spec.name, spec.kind
         if not text:
             if spec.required:
                 problems.append(Problem(spec.label, "", "必填字段为空"))
             continue
+        if kind is Kind.TEXT:
+            values[name] = text
+            continue
         try:
-            if spec.kind is Kind.DATE:
-                dates[name] = parse_date(raw)
-                values[name] = "长期" if is_open_ended(raw) else dates[name].isoformat()  # type: ignore[union-attr]
-            elif spec.kind is Kind.AMOUNT_WAN:
-                amounts[name] = parse_amount_wan(raw)
-                values[name] = f"{amounts[name]:.2f}"
-            elif spec.kind is Kind.CODE:
-                _check_code(spec, text, values, problems)
-            elif spec.kind is Kind.PERSONAL_ID:
+            if not isinstance(raw, str | int | float | date):
+                raw = text  # a nested JSON value: read as its text (and reported if that is no value)
+            if kind is Kind.DATE:
+                day = dates[name] = _parse_date(raw)
+                if day is None and spec.required:
+                    problems.append(Problem(spec.label, text, "必填日期不能为长期或空"))
+                values[name] = "长期" if day is None else day.isoformat()
+            elif kind is Kind.AMOUNT_WAN:
+                amount = amounts[name] = _parse_amount_wan(raw)
+                values[name] = f"{amount:.2f}"
+            elif kind is Kind.CODE:
+                updates, problem = _code_values(name, spec.label, text)
+                values.update(updates)
+                if problem is not None:
+                    problems.append(problem)
+            else:  # a personal ID number
                 values[name] = normalize_code(text)
-            else:
-                values[name] = text
         except ValueProblem as exc:
             problems.append(Problem(spec.label, text, str(exc)))
-    for name, spec in specs.items():
-        if spec.required and spec.kind is Kind.DATE and name in raw_values and dates.get(name) is None \
-                and not any(p.field == spec.label for p in problems):
-            problems.append(Problem(spec.label, texts[name], "必填日期不能为长期或空"))
     if problems:
         return RowOutcome(problems=problems)
 

@@ -197,9 +197,15 @@ def test_staff_pasted_list_is_screened_in_batches_with_progress(page: Any, base_
     page.goto(base_url + "/staff")
     page.get_by_label("API Key（工作人员密钥）").fill(STAFF_KEY)
     page.get_by_label(re.compile("粘贴名单")).fill("\n".join(pasted))
+    # Every status the page shows, as it shows it: a batch's progress lasts only until the next one.
+    page.evaluate("""() => { window.statuses = []; new MutationObserver(() => window.statuses.push(
+        document.getElementById("status").innerText)).observe(document.getElementById("status"),
+        {childList: true, subtree: true, characterData: true}); }""")
     page.get_by_role("button", name="开始筛查").click()
-    page.get_by_text("已筛查 500 / 1200 行").wait_for()  # progress between the batches
     page.get_by_text("筛查完成：共 1200 行").wait_for(timeout=120000)
+    statuses = page.evaluate("window.statuses")
+    assert [s for s in statuses if s.startswith("已筛查")] == ["已筛查 500 / 1200 行……", "已筛查 1000 / 1200 行……",
+                                                           "已筛查 1200 / 1200 行……"]
     assert page.locator("table.results tbody tr").count() == 1200
     assert page.locator("table.results tbody tr").nth(1199).locator("td").first.inner_text() == "1200"
 

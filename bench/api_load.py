@@ -24,11 +24,9 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from analyzers.names import analyze_name
-from bench.common import record
+from bench.common import OUT, SCRIPT, record
 from stores.embedded import EmbeddedStore
 
-OUT = Path(__file__).resolve().parent / "out"
-SCRIPT = Path(sys.executable).parent / "credit-search"
 TEXT_QUERIES = ["施工工地扬尘", "销售过期食品", "超限运输", "消防设施未保持完好有效", "未明码标价", "超标排放水污染物",
                 "未取得施工许可证擅自施工", "违法分包", "安全生产教育培训", "渣土运输车辆未密闭", "拒不履行生效法律文书",
                 "违反限制消费令", "容缺受理 补齐材料", "食品经营许可", "道路普通货物运输", "排污许可 废水",

@@ -21,14 +21,13 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import record
+from bench.common import OUT, record
 from bench.conversation_set import build_dialogues, build_held_out
 from search_api.publication import Viewer, visibility_for
 from stores.base import Filters
 from stores.embedded import EmbeddedStore
 from tests.api.server import running_server
 
-OUT = Path(__file__).resolve().parent / "out"
 TODAY = "2026-11-01"
 
 

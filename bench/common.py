@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import platform
 import resource
+import shutil
 import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
+OUT = Path(__file__).resolve().parent / "out"
+SCRIPT = Path(sys.executable).parent / "credit-search"
 
 
 def machine() -> str:
@@ -35,3 +40,20 @@ def record(section: str, command: str, body: str) -> None:
     print(text)
     with RESULTS.open("a", encoding="utf-8") as fh:
         fh.write(text)
+
+
+def generated_corpus(records: int, seed: int, name: str | None = None) -> list[Path]:
+    """The data files of a corpus that ``credit-search generate`` writes under bench/out (on first use)."""
+    corpus = OUT / (name or f"corpus-{records}-s{seed}")
+    if not (corpus / "manifest.json").exists():
+        subprocess.run([str(SCRIPT), "generate", "--records", str(records), "--seed", str(seed), "--out", str(corpus)],
+                       check=True)
+    manifest = json.loads((corpus / "manifest.json").read_text(encoding="utf-8"))
+    return [corpus / name for name in manifest["files"]]
+
+
+def index_without_vectors(files: list[Path], data: Path) -> None:
+    """Index the files into a fresh embedded store with ``credit-search index --no-embed``."""
+    shutil.rmtree(data, ignore_errors=True)
+    subprocess.run([str(SCRIPT), "index", *map(str, files), "--data-dir", str(data), "--no-embed"], check=False,
+                   capture_output=True)

@@ -20,13 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import record
+from bench.common import OUT, SCRIPT, generated_corpus, record
 from indexer.analysis import AnalysedRecord
 from indexer.pipeline import load
 from stores.base import UpsertCounts
-
-OUT = Path(__file__).resolve().parent / "out"
-SCRIPT = Path(sys.executable).parent / "credit-search"
 
 
 class DiscardingStore:
@@ -80,12 +77,8 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=1000000)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    corpus = OUT / f"corpus-{args.records}"
-    if not (corpus / "manifest.json").exists():
-        subprocess.run([str(SCRIPT), "generate", "--records", str(args.records), "--seed", str(args.seed),
-                        "--out", str(corpus)], check=True)
-    manifest = json.loads((corpus / "manifest.json").read_text(encoding="utf-8"))
-    files = [corpus / name for name in manifest["files"]]
+    files = generated_corpus(args.records, args.seed, name=f"corpus-{args.records}")
+    manifest = json.loads((files[0].parent / "manifest.json").read_text(encoding="utf-8"))
     rows = sum(f["rows"] for f in manifest["files"].values())
 
     started = time.perf_counter()

@@ -24,7 +24,7 @@ from rapidfuzz import fuzz, process
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import peak_rss_mib, record
+from bench.common import OUT, SCRIPT, peak_rss_mib, record
 from bench.screening_set import Pair, build_set, evaluate
 from search_api.publication import Viewer
 from search_api.screening import Policy, Screener, ScreenItem
@@ -32,8 +32,6 @@ from search_api.service import SearchService
 from search_api.settings import ApiSettings
 from stores.embedded import EmbeddedStore
 
-OUT = Path(__file__).resolve().parent / "out"
-SCRIPT = Path(sys.executable).parent / "credit-search"
 TODAY = date(2026, 11, 1)
 
 

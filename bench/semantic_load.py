@@ -8,11 +8,8 @@ Run: python bench/semantic_load.py --records 200000   (appends to bench/RESULTS.
 from __future__ import annotations
 
 import argparse
-import json
 import random
-import shutil
 import statistics
-import subprocess
 import sys
 import time
 from datetime import date
@@ -21,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from analyzers.encoders import EncoderSettings, SentenceTransformerEncoder
-from bench.common import peak_rss_mib, record
+from bench.common import OUT, generated_corpus, index_without_vectors, peak_rss_mib, record
 from bench.judged_queries import QUERIES
 from bench.semantic_quality import minilm_dir
 from indexer.embedding import embed, prepare_encoder
@@ -33,8 +30,6 @@ from search_api.settings import ApiSettings
 from stores.base import Filters
 from stores.embedded import EmbeddedStore
 
-OUT = Path(__file__).resolve().parent / "out"
-SCRIPT = Path(sys.executable).parent / "credit-search"
 TODAY = date(2026, 11, 1)
 
 
@@ -55,16 +50,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--queries", type=int, default=600)
     args = parser.parse_args()
-    corpus = OUT / f"corpus-{args.records}-s{args.seed}"
-    if not (corpus / "manifest.json").exists():
-        subprocess.run([str(SCRIPT), "generate", "--records", str(args.records), "--seed", str(args.seed),
-                        "--out", str(corpus)], check=True)
-    manifest = json.loads((corpus / "manifest.json").read_text(encoding="utf-8"))
+    files = generated_corpus(args.records, args.seed)
     data = OUT / f"semantic-{args.records}"
-    shutil.rmtree(data, ignore_errors=True)
     started = time.perf_counter()
-    subprocess.run([str(SCRIPT), "index", *(str(corpus / f) for f in manifest["files"]), "--data-dir", str(data),
-                    "--no-embed"], check=False, capture_output=True)
+    index_without_vectors(files, data)
     load_seconds = time.perf_counter() - started
 
     store = EmbeddedStore(data, create=False)

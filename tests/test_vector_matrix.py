@@ -39,6 +39,9 @@ def test_nearest_matches_a_brute_force_ranking(tmp_path: Path) -> None:
     wanted = [r for r in rowids[order] if kinds[list(rowids).index(r)] == "licensing"
               and list(rowids).index(r) >= 500][:5]
     assert list(matrix.nearest(query, 5, licences)[0]) == wanted
+    # Values may come as any iterable, as the store passes them, and each one counts (not only the first).
+    penalties = matrix.columns["kind"].isin(kind for kind in ("dishonest", "penalty"))
+    assert int(penalties.sum()) == kinds.count("penalty")
     none, _ = matrix.nearest(query, 5, matrix.mask_of(np.zeros(0, dtype=np.int64)))
     assert len(none) == 0
 

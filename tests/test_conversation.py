@@ -13,7 +13,7 @@ from indexer.model import RecordType
 from search_api.conversation.faq import load_faq, match_faq
 from search_api.conversation.sessions import SessionStore
 from search_api.conversation.timespan import find_timespan
-from search_api.conversation.understanding import Context, Intent, SubjectRef, read
+from search_api.conversation.understanding import Context, Intent, SubjectRef, decide, read
 
 TODAY = date(2026, 11, 1)
 
@@ -52,6 +52,19 @@ def test_a_question_read_on_its_own() -> None:
     assert read("它有失信记录吗？", TODAY).pronoun
     assert read("第2个", TODAY).choice == 2 and read("三", TODAY).choice == 3
     assert read("那许可呢", TODAY).elliptical
+
+
+def test_a_follow_up_during_a_clarification_asks_it_again() -> None:
+    earlier = SubjectRef("91441802MA4UJ3XK72", "清远市恒达建筑工程有限公司", "91441802MA4UJ3XK72")
+    pending = [SubjectRef("k1", "清远市英德市江东汽车服务有限责任公司", "91441881W1CF5QCY5N"),
+               SubjectRef("k2", "清远市江东汽车服务有限公司", "91441802W2CF5QCY5N")]
+    context = Context(subject=earlier, intent=Intent.SUBJECT_RECORDS, pending=pending,
+                      pending_intent=Intent.SUBJECT_RECORDS, pending_record_type=RecordType.PENALTY)
+    understood = decide(read("有没有失信", TODAY), [], "", "", context, "")
+    assert understood.intent is Intent.SUBJECT_RECORDS and understood.subject is None
+    assert understood.candidates == pending and understood.record_type is RecordType.DISHONEST
+    chosen = decide(read("2", TODAY), [], "", "", context, "")
+    assert chosen.subject == pending[1] and chosen.record_type is RecordType.PENALTY
 
 
 def test_faq_entries_name_their_rule_and_only_rule_questions_match() -> None:

@@ -308,6 +308,9 @@ def decide(reading: Reading, subjects: list[SubjectRef], district: str, topic: s
         understood.candidates = subjects
     elif subjects:
         understood.subject = subjects[0]
+    elif refers_back and context.pending and not faq:
+        # A follow-up while the last question still waits for its clarification: ask again, for this question.
+        understood.candidates = context.pending
     elif refers_back and context.subject is not None and not faq:
         understood.subject, understood.subject_from_context = context.subject, True
         if reading.elliptical and not reading.pronoun:

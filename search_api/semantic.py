@@ -26,6 +26,7 @@ from analyzers.encoders import (
 from stores.base import Filters, Hit, Store
 
 log = logging.getLogger("credit_search.semantic")
+_NO_VECTORS = "索引中还没有当前语义模型的向量：请运行 credit-search embed"
 
 
 class SemanticUnavailable(RuntimeError):
@@ -91,17 +92,13 @@ class SemanticSearch:
             return {"available": False, "reason": str(exc)}
         vectors = self._store.vector_count(encoder.id)
         if not vectors:
-            return {"available": False, "encoder": encoder.id, "reason": self._no_vectors()}
+            return {"available": False, "encoder": encoder.id, "reason": _NO_VECTORS}
         return {"available": True, "encoder": encoder.id, "vectors": vectors}
-
-    @staticmethod
-    def _no_vectors() -> str:
-        return "索引中还没有当前语义模型的向量：请运行 credit-search embed"
 
     def search(self, text: str, filters: Filters, limit: int) -> list[Hit]:
         """The records nearest in meaning to ``text`` that the filters allow, nearest first."""
         encoder = self.encoder()
         if not self._store.vector_count(encoder.id):
-            raise SemanticUnavailable(self._no_vectors())
+            raise SemanticUnavailable(_NO_VECTORS)
         vector = encoder.encode_queries([text])[0]
         return self._store.vector_search(encoder.id, vector, filters, limit)

@@ -196,9 +196,8 @@ def build_pending(index: str, encoder_id: str, limit: int, after: dict[str, Any]
     """One page of distinct semantic keys (with a text) of records that lack this encoder's vector."""
     s = Search(index=index).query(Q("bool", filter=[Q("exists", field="semantic_key")],
                                     must_not=[Q("term", embedding_encoder=encoder_id)])).extra(size=0)
-    composite = A("composite", size=limit, sources=[{"key": A("terms", field="semantic_key")}])
-    if after:
-        composite = A("composite", size=limit, sources=[{"key": A("terms", field="semantic_key")}], after=after)
+    paging: dict[str, Any] = {"after": after} if after else {}  # the first page has no after key
+    composite = A("composite", size=limit, sources=[{"key": A("terms", field="semantic_key")}], **paging)
     s.aggs.bucket("keys", composite).metric("text", A("top_hits", size=1, _source=["semantic_text"]))
     return s
 

@@ -101,6 +101,7 @@ _RECORD_COLUMNS = ("id", "record_type", "subject_key", "subject_name", "subject_
                    "semantic_key")
 _FACET_SQL = {"record_type": "r.record_type", "district": "r.district", "authority": "r.authority",
               "category": "r.category", "year": "substr(r.decision_date, 1, 4)"}
+_FACET_COLUMNS = ", ".join(_FACET_SQL[f] for f in FACET_FIELDS)  # in the order of FACET_FIELDS
 
 
 def _quote(term: str) -> str:
@@ -150,7 +151,8 @@ class EmbeddedStore:
                 db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
                 # Records with their JSON bodies fill 4 KiB pages badly; 8 KiB pages (set when the file is
                 # created, before WAL mode) and checkpoints every 80 MiB of WAL instead of every 4 MiB write
-                # a page once where it was written several times, a quarter of a load's write time.
+                # a page once where it was written several times: a quarter of the write time of a 200,000-
+                # record load (at a million records the load measured the same with and without).
                 db.execute("PRAGMA page_size=8192")
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=NORMAL")
@@ -387,9 +389,8 @@ class EmbeddedStore:
                                "(coalesce(r.decision_date, '') = ? AND r.rowid > ?))")
             page_args += [last_key, last_key, last_row]
         try:
-            facet_columns = ", ".join(_FACET_SQL[f] for f in FACET_FIELDS)
             rows = db.execute(f"SELECT {score}, r.rowid, r.subject_name, r.decision_date, r.subject_key, r.id, "
-                              f"{facet_columns} FROM {source} WHERE {page_where} ORDER BY {order} LIMIT ?",
+                              f"{_FACET_COLUMNS} FROM {source} WHERE {page_where} ORDER BY {order} LIMIT ?",
                               [*page_args, limit]).fetchall()
             hits = [Hit(row[2], date.fromisoformat(row[3]) if row[3] else None, -float(row[0]) if expr else 0.0,
                         f"{float(row[0])!r}:{row[1]}" if expr else f"{row[0]}:{row[1]}", self._body_reader(row[1]),
@@ -400,7 +401,7 @@ class EmbeddedStore:
                 # When the page holds every match its rows are the facets' input; otherwise SQLite counts
                 # the combinations in C and Python only folds a few hundred rows per facet.
                 grouped = [(*row[6:], 1) for row in rows] if complete else db.execute(
-                    f"SELECT {facet_columns}, count(*) FROM {source} WHERE {where} GROUP BY {facet_columns}",
+                    f"SELECT {_FACET_COLUMNS}, count(*) FROM {source} WHERE {where} GROUP BY {_FACET_COLUMNS}",
                     args).fetchall()
                 total = sum(row[-1] for row in grouped)
                 facet_map = count_facets(grouped)
@@ -571,11 +572,10 @@ class EmbeddedStore:
                       args: list[object]) -> dict[int, tuple[str, ...]]:
         """Of these rows, those the filters allow: name, date, subject key, id and facet values."""
         found: dict[int, tuple[str, ...]] = {}
-        facet_columns = ", ".join(_FACET_SQL[f] for f in FACET_FIELDS)
         for start in range(0, len(rowids), 5000):
             chunk = rowids[start:start + 5000]
             for rowid, *row in db.execute(
-                    f"SELECT r.rowid, r.subject_name, r.decision_date, r.subject_key, r.id, {facet_columns} "
+                    f"SELECT r.rowid, r.subject_name, r.decision_date, r.subject_key, r.id, {_FACET_COLUMNS} "
                     f"FROM records r WHERE r.rowid IN ({','.join('?' * len(chunk))}) AND {where}",
                     [*chunk, *args]):
                 found[int(rowid)] = tuple(v or "" for v in row)
@@ -621,12 +621,7 @@ def _prefilter(matrix: VectorMatrix, filters: Filters) -> npt.NDArray[np.bool_] 
         masks.append(decided >= filters.date_from.toordinal())
     if filters.date_to:
         masks.append((decided > 0) & (decided <= filters.date_to.toordinal()))
-    if not masks:
-        return None
-    mask = masks[0]
-    for other in masks[1:]:
-        mask = mask & other
-    return mask
+    return np.logical_and.reduce(masks) if masks else None
 
 
 def _parse_cursor(cursor: str, ranked: bool) -> tuple[float | str, int]:

@@ -97,7 +97,7 @@ def test_semantic_search_keeps_every_filter(client: httpx.Client, store: Embedde
     body = _search(client, "申请信用修复", mode="semantic", type="commitment", district=district, size=50)
     assert {i["id"] for i in body["items"]} == expected  # every allowed record, and only those
     assert all(i["record_type"] == "commitment" and i["district"] == district for i in body["items"])
-    # Every type filters by its own value (commitments come first in the matrix, penalties do not).
+    # Every type filters by its own value (commitment is first in the column's vocabulary, the others not).
     for kind in ("penalty", "licensing", "dishonest"):
         found = _search(client, "工地扬尘没有覆盖", mode="semantic", type=kind, size=20)["items"]
         assert found and all(i["record_type"] == kind for i in found), kind

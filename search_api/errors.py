@@ -7,6 +7,7 @@ and nothing a client sends can produce a bare 500.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -60,7 +61,9 @@ def validation_message(errors: Sequence[Any]) -> tuple[str, list[dict[str, Any]]
         elif kind.startswith("date"):
             reason = "应为 YYYY-MM-DD 格式的日期"
         elif kind in ("enum", "literal_error"):
-            reason = f"取值无效，可选：{ctx.get('expected', '')}"
+            # pydantic lists the choices in English ('a', 'b' or 'c'): name them the Chinese way.
+            choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+            reason = f"取值无效，可选：{'、'.join(choices) or ctx.get('expected', '')}"
         else:
             reason = "取值无效"
         parts.append(f"{label}{reason}")

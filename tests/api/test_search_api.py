@@ -245,7 +245,7 @@ def test_bad_requests_get_chinese_errors_not_500(client: httpx.Client) -> None:
              ({"q": "a", "cursor": "@@@"}, "游标无效"), ({"q": "罚款", "cursor": "eyJwIjoieCJ9"}, "游标无效"),
              ({"q": "罚款", "cursor": "eyJhIjoieDp5In0"}, "游标无效"),
              ({"q": "a", "date_from": "2023-13-01"}, "起始日期"),
-             ({"q": ""}, "查询词"), ({"q": "a", "mode": "fuzzy"}, "检索模式")]
+             ({"q": ""}, "查询词"), ({"q": "a", "mode": "fuzzy"}, "检索模式取值无效，可选：keyword、semantic、hybrid")]
     for params, message in cases:
         response = client.get("/v1/search", params=params)
         assert response.status_code == 422, params

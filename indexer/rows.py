@@ -76,9 +76,9 @@ def _category_of(text: str, name: str, id_number: str) -> SubjectCategory:
     return SubjectCategory.ORGANIZATION
 
 
-@lru_cache(maxsize=65536)
 def _district(record_type: RecordType, authority: str, subject: str, province: str) -> str:
-    """The county-level region of the authority, else of the subject, else the authority's city."""
+    """The county-level region of the authority, else of the subject, else the authority's city. Not cached:
+    the subject makes nearly every call new, and both name analyses are cached on their own."""
     auth = analyze_name(authority).regions
     subj = analyze_name(subject).regions
     for regions in (auth, subj):
@@ -120,19 +120,25 @@ def _code_values(name: str, label: str, raw: str) -> tuple[tuple[tuple[str, str]
     return ((name, code),), None
 
 
-# Dates and amounts recur across records (a day's decisions, standard fines): parsing each once is enough.
-_parse_date = lru_cache(maxsize=65536)(parse_date)
+@lru_cache(maxsize=65536)
+def _parse_date(raw: object) -> tuple[date | None, str]:
+    """A date and its stored text (长期 for an open end). Cached: a day's decisions share their dates."""
+    day = parse_date(raw)
+    return day, "长期" if day is None else day.isoformat()
+
+
 _parse_amount_wan = lru_cache(maxsize=65536)(parse_amount_wan)
 
 
-Plan = tuple[tuple[FieldSpec, tuple[str, ...]], ...]
-_plans: dict[int, tuple[Mapping[str, FieldSpec], Plan]] = {}
+# One step per field of a table: the field's name, label, kind, whether it is required, and the headers that
+# carry it in upload order (CF_NR and CF_JG both carry the penalty content: the first filled one wins).
+Step = tuple[str, str, Kind, bool, tuple[str, ...]]
+_plans: dict[int, tuple[Mapping[str, FieldSpec], tuple[Step, ...]]] = {}
 
 
-def _plan(columns: Mapping[str, FieldSpec]) -> Plan:
-    """Each field of a table once, with the headers that carry it in upload order (CF_NR and CF_JG both
-    carry the penalty content: the first filled one wins). Kept per column map, which a load makes once
-    per table: hashing the map for every row cost more than the plan saves."""
+def _plan(columns: Mapping[str, FieldSpec]) -> tuple[Step, ...]:
+    """The steps of a table, kept per column map, which a load makes once per table: hashing the map for
+    every row cost more than the plan saves."""
     known = _plans.get(id(columns))
     if known is not None and known[0] is columns:
         return known[1]
@@ -141,7 +147,7 @@ def _plan(columns: Mapping[str, FieldSpec]) -> Plan:
     for header, spec in columns.items():
         specs.setdefault(spec.name, spec)
         headers.setdefault(spec.name, []).append(header)
-    plan = tuple((spec, tuple(headers[name])) for name, spec in specs.items())
+    plan = tuple((name, spec.label, spec.kind, spec.required, tuple(headers[name])) for name, spec in specs.items())
     if len(_plans) > 256:
         _plans.clear()
     _plans[id(columns)] = (columns, plan)  # the map is kept alive with it, so its id is not reused
@@ -155,18 +161,18 @@ def build_record(record_type: RecordType, columns: Mapping[str, FieldSpec], row:
     values: dict[str, str] = {}
     dates: dict[str, date | None] = {}
     amounts: dict[str, float | None] = {}
-    for spec, headers in _plan(columns):
+    for name, label, kind, required, headers in _plan(columns):
         raw: object = None
         text = ""
         for header in headers:
             raw = row.get(header)
-            text = _text(raw)
+            # Text cells (every CSV cell) are stripped in place; other cell types go through _text.
+            text = raw.strip() if type(raw) is str else _text(raw)
             if text:
                 break
-        name, kind = spec.name, spec.kind
         if not text:
-            if spec.required:
-                problems.append(Problem(spec.label, "", "必填字段为空"))
+            if required:
+                problems.append(Problem(label, "", "必填字段为空"))
             continue
         if kind is Kind.TEXT:
             values[name] = text
@@ -175,22 +181,22 @@ def build_record(record_type: RecordType, columns: Mapping[str, FieldSpec], row:
             if not isinstance(raw, str | int | float | date):
                 raw = text  # a nested JSON value: read as its text (and reported if that is no value)
             if kind is Kind.DATE:
-                day = dates[name] = _parse_date(raw)
-                if day is None and spec.required:
-                    problems.append(Problem(spec.label, text, "必填日期不能为长期或空"))
-                values[name] = "长期" if day is None else day.isoformat()
+                day, values[name] = _parse_date(raw)
+                dates[name] = day
+                if day is None and required:
+                    problems.append(Problem(label, text, "必填日期不能为长期或空"))
             elif kind is Kind.AMOUNT_WAN:
                 amount = amounts[name] = _parse_amount_wan(raw)
                 values[name] = f"{amount:.2f}"
             elif kind is Kind.CODE:
-                updates, problem = _code_values(name, spec.label, text)
+                updates, problem = _code_values(name, label, text)
                 values.update(updates)
                 if problem is not None:
                     problems.append(problem)
             else:  # a personal ID number
                 values[name] = normalize_code(text)
         except ValueProblem as exc:
-            problems.append(Problem(spec.label, text, str(exc)))
+            problems.append(Problem(label, text, str(exc)))
     if problems:
         return RowOutcome(problems=problems)
 

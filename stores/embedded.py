@@ -128,6 +128,8 @@ class EmbeddedStore:
             raise StoreUnavailable(f"no index at {self.path}: run `credit-search index` first")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []  # every thread's, so that close() ends them all
+        self._connections_lock = threading.Lock()
         self._forms_written: set[tuple[str, str]] = set()  # (subject key, name) whose forms are stored
         self._frequencies: dict[tuple[str, str], int] = {}
         # executescript commits on its own; the statements are idempotent (IF NOT EXISTS).
@@ -162,6 +164,8 @@ class EmbeddedStore:
             except sqlite3.Error as exc:
                 raise StoreUnavailable(f"cannot open {self.path}: {exc}") from exc
             self._local.db = db
+            with self._connections_lock:
+                self._connections.append(db)
         return db
 
     @contextmanager
@@ -182,10 +186,13 @@ class EmbeddedStore:
             raise StoreUnavailable(str(exc)) from exc
 
     def close(self) -> None:
-        db = getattr(self._local, "db", None)
-        if db is not None:
-            db.close()
-            self._local.db = None
+        """Close the connections of every thread (a load writes from a thread of its own): the last one
+        to close folds the write-ahead log into the database file."""
+        with self._connections_lock:
+            for db in self._connections:
+                db.close()
+            self._connections.clear()
+            self._local = threading.local()  # a thread that uses the store again opens a new connection
 
     # -- writing -------------------------------------------------------------------------------------
     def upsert(self, docs: Sequence[AnalysedRecord]) -> UpsertCounts:

@@ -1,10 +1,14 @@
-"""A corrupt byte in the middle of a large GBK export rejects its own row; every other row loads."""
+"""The load pipeline: a corrupt byte rejects only its own row; the writer thread loses nothing and hides no error."""
 
+import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
+from indexer.analysis import AnalysedRecord
 from indexer.pipeline import load
+from stores.base import UpsertCounts
 from stores.embedded import EmbeddedStore
 
 HEADER = "行政相对人名称,行政处罚决定书文号,处罚决定日期,处罚机关\r\n"
@@ -26,3 +30,33 @@ def test_rows_before_a_corrupt_byte_are_kept(tmp_path: Path, workers: int) -> No
     report = summary.reject_report.read_text(encoding="utf-8-sig").splitlines()
     assert report[1] == f"gbk.csv,{good + 2},,,该行含有无法按 gb18030 解码的字节"
     store.close()
+
+
+def test_a_load_written_from_its_thread_is_whole_in_the_database_file_once_closed(tmp_path: Path) -> None:
+    # The load writes from a thread of its own; close() must end that thread's connection too, or the
+    # records stay in the write-ahead log and a copy of the database file alone (a backup) misses them.
+    path = tmp_path / "penalties.csv"
+    rows = (f"清远市恒达建筑工程有限公司,清市监罚〔2026〕{i}号,2026-05-01,清远市市场监督管理局\r\n"
+            for i in range(25000))
+    path.write_text(HEADER + "".join(rows), encoding="utf-8")
+    store = EmbeddedStore(tmp_path / "data")
+    assert load([path], store, reject_dir=tmp_path, workers=1).exit_code == 0
+    store.close()
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    (copy / "credit.sqlite3").write_bytes((tmp_path / "data" / "credit.sqlite3").read_bytes())
+    assert EmbeddedStore(copy).count() == 25000
+    assert store.count() == 25000  # a closed store opens a new connection when used again
+
+
+class _FailingStore(EmbeddedStore):
+    def upsert(self, docs: Sequence[AnalysedRecord]) -> UpsertCounts:
+        raise sqlite3.OperationalError("database or disk is full")
+
+
+def test_a_write_error_ends_the_load_instead_of_being_lost_in_the_writer_thread(tmp_path: Path) -> None:
+    path = tmp_path / "penalties.csv"
+    path.write_text(HEADER + "清远市恒达建筑工程有限公司,清市监罚〔2026〕1号,2026-05-01,清远市市场监督管理局\r\n",
+                    encoding="utf-8")
+    with pytest.raises(sqlite3.OperationalError, match="disk is full"):
+        load([path], _FailingStore(tmp_path / "data"), reject_dir=tmp_path, workers=1)

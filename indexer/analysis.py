@@ -130,9 +130,10 @@ def text_tokens(record: Record) -> list[str]:
     return tokens
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def _value_tokens(value: str) -> tuple[str, ...]:
     # Whole values repeat too (categories, legal bases, licence contents): one lookup instead of a split.
+    # Kept small: every record also brings values that never recur (facts), and each worker holds its own.
     return tuple(token for clause in _CLAUSE.split(value) if clause for token in _clause_tokens(clause))
 
 

@@ -12,7 +12,7 @@ import csv
 import multiprocessing
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -156,6 +156,12 @@ class _StoreWriter:
     def _write(self, docs: list[AnalysedRecord], counts: UpsertCounts) -> None:
         counts.add(self._store.upsert(docs))
 
+    def run(self, task: Callable[[], None]) -> None:
+        """Run ``task`` on the writing thread once everything handed to it is written, and wait for it
+        (the store's flush: one connection and its page cache serve the whole load)."""
+        self.wait()
+        self._thread.submit(task).result()
+
     def wait(self) -> None:
         """Wait until everything handed to the thread is written."""
         if self._writing is not None:
@@ -218,8 +224,7 @@ def load(paths: Sequence[Path], store: Store, record_type: RecordType | None = N
             except UnreadableInput as exc:
                 summary.unusable.append(str(exc))
         writer.flush()
-        writer.wait()
-        store.flush()
+        writer.run(store.flush)
     finally:
         writer.close()
         bar.close()

@@ -52,9 +52,8 @@ class RowOutcome:
     problems: list[Problem] = field(default_factory=list)
 
 
-def _text(raw: object) -> str:
-    if type(raw) is str:
-        return raw.strip()
+def _other_cell_text(raw: object) -> str:
+    """The text of a cell that is not a plain string (a number, date or nested value of XLSX or JSON)."""
     if raw is None:
         return ""
     if isinstance(raw, float) and raw.is_integer():
@@ -166,8 +165,8 @@ def build_record(record_type: RecordType, columns: Mapping[str, FieldSpec], row:
         text = ""
         for header in headers:
             raw = row.get(header)
-            # Text cells (every CSV cell) are stripped in place; other cell types go through _text.
-            text = raw.strip() if type(raw) is str else _text(raw)
+            # Plain strings (every CSV cell) are handled here: a function call per cell showed in the profile.
+            text = raw.strip() if type(raw) is str else _other_cell_text(raw)
             if text:
                 break
         if not text:

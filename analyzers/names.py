@@ -152,7 +152,7 @@ def _split_branch(name: str) -> tuple[str, str]:
     return name[:best], name[best:]
 
 
-@lru_cache(maxsize=131072)
+@lru_cache(maxsize=65536)  # per process: each indexing worker holds its own (a larger one missed as often)
 def analyze_name(name: str) -> NameParts:
     """Analyse a subject name into its parts and matching key.
 

@@ -100,7 +100,7 @@ def with_status(body: str, status: Status, reason: str, when: date | None) -> st
     return orjson.dumps(data).decode()
 
 
-@lru_cache(maxsize=131072)
+@lru_cache(maxsize=65536)
 def suggest_forms(name: str) -> tuple[str, ...]:
     """The spellings under which autocomplete finds a subject: the full normalised name, the name without
     its region, short region + name, and the full pinyin and initials of the last two."""

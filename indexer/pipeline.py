@@ -223,6 +223,8 @@ def load(paths: Sequence[Path], store: Store, record_type: RecordType | None = N
                                 rejects, pool, workers, bar)
             except UnreadableInput as exc:
                 summary.unusable.append(str(exc))
+        if pool is not None:
+            pool.shutdown()  # idle from here on: their caches need not stay in memory during the flush
         writer.flush()
         writer.run(store.flush)
     finally:

@@ -104,7 +104,7 @@ def validate_org_code(raw: str) -> CodeCheck:
         return CodeCheck(CodeKind.ORG_CODE, code, False, f"组织机构代码应为9位，实际为{len(code)}位")
     if not _ORG_SHAPE.fullmatch(code):
         i, c = next((i, c) for i, c in enumerate(code, start=1)
-                    if not ("0" <= c <= "9" or "A" <= c <= "Z") or (i == 9 and not ("0" <= c <= "9" or c == "X")))
+                    if c not in _ORG_VALUE or (i == 9 and c not in "0123456789X"))
         return CodeCheck(CodeKind.ORG_CODE, code, False, f"第{i}位字符“{c}”不是组织机构代码允许的字符")
     expected = org_code_check_char(code[:8])
     if code[8] != expected:

@@ -1,6 +1,7 @@
-"""Where the embedded store's write time goes during a load. The analysed batches of a corpus are collected in
-memory first (analysis is not timed here: bench/index_load.py measures it), then written into a fresh store
-batch by batch with each SQL statement timed, then flushed.
+"""Where the embedded store's write time goes during a load. The load hands a store its analysed documents in
+transactions of up to WRITE_ROWS; those of a corpus are collected in memory first (analysis is not timed here:
+bench/index_load.py measures it), then written into a fresh store one transaction at a time with each SQL
+statement timed, then flushed.
 
 Run: python bench/index_writer.py --records 300000   (appends to bench/RESULTS.md)
 """
@@ -26,7 +27,7 @@ from stores.embedded import EmbeddedStore
 
 
 class Collector:
-    """A store that keeps the batches it is given."""
+    """A store that keeps the batches (the load's transactions) it is given."""
 
     def __init__(self) -> None:
         self.batches: list[list[AnalysedRecord]] = []
@@ -85,13 +86,7 @@ def main() -> None:
     store = TimedStore(data)
     marks: list[tuple[int, float]] = []
     written, upsert = 0, 0.0
-    # Transactions as the load makes them: analysis batches joined up to WRITE_ROWS documents.
-    transactions: list[list[AnalysedRecord]] = [[]]
     for batch in collected.batches:
-        if len(transactions[-1]) >= WRITE_ROWS:
-            transactions.append([])
-        transactions[-1].extend(batch)
-    for batch in transactions:
         started = time.perf_counter()
         store.upsert(batch)
         upsert += time.perf_counter() - started
@@ -110,7 +105,7 @@ def main() -> None:
     growth = " → ".join(f"{n:,}: {t / n * 1e6:,.0f}" for n, t in marks[1:])
     body = f"""
 Corpus: `credit-search generate --records {args.records} --seed {args.seed}`; {rows:,} analysed records in
-{len(transactions):,} transactions of up to {WRITE_ROWS:,} (as a load writes them), written in one process into a fresh
+{len(collected.batches):,} transactions of up to {WRITE_ROWS:,} (as the load handed them to the store), written in one process into a fresh
 embedded store (no analysis, no transfer between processes: the writer alone).
 
 Upsert {upsert:,.1f} s ({upsert_us:,.0f} µs per record, {rows / upsert:,.0f} records/s), then flush {flush:,.1f} s

@@ -270,7 +270,7 @@ def _load_table(source: str, headers: list[str], rows: Iterator[RawRow], record_
         for chunk in _batches(rows):
             pending.append(pool.submit(_process, kind, columns, source, chunk))
             # Keep a bounded number of batches in flight so memory stays flat on large files, but enough that
-            # the workers do not run dry while the main process writes a transaction.
+            # the workers do not run dry while the main thread waits for a transaction to be written.
             while len(pending) > workers * 2 + WRITE_ROWS // BATCH_ROWS:
                 consume(pending.pop(0).result())
     finally:

@@ -1,14 +1,16 @@
 """The load: read → map columns → validate → normalise → analyse → store, in batches.
 
 Rows are validated and analysed in worker processes (validation and analysis are pure Python and hold the
-GIL) while the main process reads files and a thread of it writes the store, so both cores work. A bad row
-goes to the reject report and never stops the good rows; a file that cannot be read at all is reported and
-the other files still load.
+GIL) while the main process reads files and a thread of it writes the store, so both cores work. Each
+worker is given the rows of its own share of subjects, so that its name-analysis caches serve a subject's
+later records. A bad row goes to the reject report and never stops the good rows; a file that cannot be
+read at all is reported and the other files still load.
 """
 
 from __future__ import annotations
 
 import csv
+import heapq
 import multiprocessing
 import time
 from collections import Counter
@@ -16,6 +18,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -82,6 +85,7 @@ class LoadSummary:
 @dataclass(slots=True)
 class _Batch:
     docs: list[AnalysedRecord]
+    rows: list[int]  # the source row of each document
     rejects: list[Reject]
     skipped: int
     read: int
@@ -91,6 +95,7 @@ def _process(record_type: RecordType, columns: Mapping[str, FieldSpec], source: 
              rows: Sequence[RawRow]) -> _Batch:
     """Validate and analyse one batch of rows (runs in a worker process)."""
     docs: list[AnalysedRecord] = []
+    numbers: list[int] = []
     rejects: list[Reject] = []
     skipped = 0
     for raw in rows:
@@ -100,11 +105,40 @@ def _process(record_type: RecordType, columns: Mapping[str, FieldSpec], source: 
         outcome = build_record(record_type, columns, raw.values, source, raw.number)
         if outcome.record is not None:
             docs.append(analyse(outcome.record))
+            numbers.append(raw.number)
         elif outcome.skipped:
             skipped += 1
         else:
             rejects.extend(Reject(source, raw.number, p.field, p.value, p.reason) for p in outcome.problems)
-    return _Batch(docs, rejects, skipped, len(rows))
+    return _Batch(docs, numbers, rejects, skipped, len(rows))
+
+
+def _split(rows: list[RawRow], name_headers: Sequence[str], parts: int) -> list[list[RawRow]]:
+    """Rows split into ``parts`` by subject name, so that each worker sees every record of its subjects.
+    At a million records of 370,000 subjects, workers given rows at random analysed most names anew for
+    each record (their caches hold a fraction of the subjects); given their own subjects, they analyse each
+    name about once."""
+    split: list[list[RawRow]] = [[] for _ in range(parts)]
+    for raw in rows:
+        name: object = ""
+        if raw.values is not None:
+            for header in name_headers:
+                name = raw.values.get(header)
+                if name:
+                    break
+        split[hash(str(name)) % parts].append(raw)
+    return split
+
+
+def _merge(parts: Sequence[_Batch]) -> _Batch:
+    """The batches of one split, back in row order: of two rows with the same record id (spelled with
+    different names, so analysed by different workers) the later one must still win."""
+    if len(parts) == 1:
+        return parts[0]
+    placed = list(heapq.merge(*(zip(p.rows, p.docs, strict=True) for p in parts), key=itemgetter(0)))
+    return _Batch(docs=[doc for _, doc in placed], rows=[row for row, _ in placed],
+                  rejects=list(heapq.merge(*(p.rejects for p in parts), key=attrgetter("row"))),
+                  skipped=sum(p.skipped for p in parts), read=sum(p.read for p in parts))
 
 
 def _batches(rows: Iterator[RawRow]) -> Iterator[list[RawRow]]:
@@ -210,9 +244,9 @@ def load(paths: Sequence[Path], store: Store, record_type: RecordType | None = N
     summary = LoadSummary()
     rejects = _RejectWriter(reject_dir)
     workers = workers if workers is not None else max(1, min(2, multiprocessing.cpu_count()))
-    pool = None
-    if workers > 1:
-        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    # One single-process pool per worker: rows are routed to a worker by subject (see _split).
+    pools = [ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+             for _ in range(workers)] if workers > 1 else []
     bar = tqdm(unit="条", desc="索引", disable=not progress, mininterval=0.5)
     writer = _StoreWriter(store)
     try:
@@ -220,17 +254,17 @@ def load(paths: Sequence[Path], store: Store, record_type: RecordType | None = N
             try:
                 for table in open_tables(Path(path), sheet):
                     _load_table(table.source, table.headers, table.rows, record_type, writer, summary,
-                                rejects, pool, workers, bar)
+                                rejects, pools, bar)
             except UnreadableInput as exc:
                 summary.unusable.append(str(exc))
-        if pool is not None:
+        for pool in pools:
             pool.shutdown()  # idle from here on: their caches need not stay in memory during the flush
         writer.flush()
         writer.run(store.flush)
     finally:
         writer.close()
         bar.close()
-        if pool is not None:
+        for pool in pools:
             pool.shutdown(cancel_futures=True)
         summary.reject_report = rejects.close()
         summary.elapsed = time.perf_counter() - started
@@ -239,7 +273,7 @@ def load(paths: Sequence[Path], store: Store, record_type: RecordType | None = N
 
 def _load_table(source: str, headers: list[str], rows: Iterator[RawRow], record_type: RecordType | None,
                 writer: _StoreWriter, summary: LoadSummary, rejects: _RejectWriter,
-                pool: ProcessPoolExecutor | None, workers: int, bar: tqdm[Any]) -> None:
+                pools: Sequence[ProcessPoolExecutor], bar: tqdm[Any]) -> None:
     kind = record_type or detect_record_type(headers)
     if kind is None:
         summary.unusable.append(f"{source}：无法从表头识别记录类型（行政许可、行政处罚、失信被执行人或信用承诺），"
@@ -261,22 +295,25 @@ def _load_table(source: str, headers: list[str], rows: Iterator[RawRow], record_
         rejects.write(batch.rejects)
         bar.update(batch.read)
 
-    if pool is None:
+    if not pools:
         for chunk in _batches(rows):
             consume(_process(kind, columns, source, chunk))
         return
-    pending: list[Future[_Batch]] = []
+    name_headers = [header for header, spec in columns.items() if spec.name == "subject_name"]
+    pending: list[list[Future[_Batch]]] = []
     try:
         for chunk in _batches(rows):
-            pending.append(pool.submit(_process, kind, columns, source, chunk))
+            parts = _split(chunk, name_headers, len(pools))
+            pending.append([pool.submit(_process, kind, columns, source, part)
+                            for pool, part in zip(pools, parts, strict=True) if part])
             # Keep a bounded number of batches in flight so memory stays flat on large files, but enough that
             # the workers do not run dry while the main thread waits for a transaction to be written.
-            while len(pending) > workers * 2 + WRITE_ROWS // BATCH_ROWS:
-                consume(pending.pop(0).result())
+            while len(pending) > len(pools) * 2 + WRITE_ROWS // BATCH_ROWS:
+                consume(_merge([future.result() for future in pending.pop(0)]))
     finally:
         # Also when the file turns unreadable part-way: batches already read are stored, not dropped.
-        for future in pending:
-            consume(future.result())
+        for futures in pending:
+            consume(_merge([future.result() for future in futures]))
 
 
 def describe(summary: LoadSummary) -> str:

@@ -1,5 +1,7 @@
-"""The load pipeline: a corrupt byte rejects only its own row; the writer thread loses nothing and hides no error."""
+"""The load pipeline: a corrupt byte rejects only its own row; the writer thread loses nothing and hides no error;
+rows routed to workers by subject are stored in file order."""
 
+import random
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
@@ -7,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from indexer.analysis import AnalysedRecord
+from indexer.generate import make_uscc
 from indexer.pipeline import load
 from stores.base import UpsertCounts
 from stores.embedded import EmbeddedStore
@@ -29,6 +32,25 @@ def test_rows_before_a_corrupt_byte_are_kept(tmp_path: Path, workers: int) -> No
     assert summary.reject_report is not None
     report = summary.reject_report.read_text(encoding="utf-8-sig").splitlines()
     assert report[1] == f"gbk.csv,{good + 2},,,该行含有无法按 gb18030 解码的字节"
+    store.close()
+
+
+def test_the_later_of_two_rows_of_one_record_wins_when_their_names_go_to_different_workers(tmp_path: Path) -> None:
+    # Rows go to a worker by subject name; a record whose name is spelled two ways (same credit code, so the
+    # same record id) has its two rows analysed by different workers, and the later row must still win.
+    rng = random.Random(7)
+    codes = [make_uscc(rng, "441802") for _ in range(200)]
+    header = "行政相对人名称,统一社会信用代码,行政处罚决定书文号,处罚决定日期,处罚机关\r\n"
+    first = [f"清远市恒达{i}建材有限公司,{code},清市监罚〔2026〕{i}号,2026-05-01,清远市市场监督管理局\r\n"
+             for i, code in enumerate(codes)]
+    later = [line.replace("清远市恒达", "清远恒达") for line in first]
+    path = tmp_path / "penalties.csv"
+    path.write_text(header + "".join(first[:100] + later[:100] + first[100:] + later[100:]), encoding="utf-8")
+    store = EmbeddedStore(tmp_path / "data")
+    summary = load([path], store, reject_dir=tmp_path, workers=2)
+    assert summary.exit_code == 0 and store.count() == 200
+    names = [name for (name,) in sqlite3.connect(store.path).execute("SELECT subject_name FROM records")]
+    assert len(names) == 200 and all(name.startswith("清远恒达") for name in names)
     store.close()
 
 

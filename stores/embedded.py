@@ -13,7 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Literal
@@ -99,6 +99,11 @@ _RECORD_COLUMNS = ("id", "record_type", "subject_key", "subject_name", "subject_
                    "document_number", "decision_date", "publish_until", "authority", "district", "category",
                    "amount", "status", "status_reason", "status_date", "audience", "content_hash", "body",
                    "semantic_key")
+# A subject's facts per record; the newest record is the largest (dated, date, rowid): undated ones count as oldest.
+_SUBJECT_FACTS = ("SELECT subject_key, subject_name, subject_code, org_code, reg_no, decision_date IS NOT NULL, "
+                  "coalesce(decision_date, ''), rowid, status = 'active' AND audience = 'public' FROM records")
+# Flush rebuilds every subject row in one pass when at least 1/_REBUILD_SHARE of the subjects are dirty.
+_REBUILD_SHARE = 4
 _FACET_SQL = {"record_type": "r.record_type", "district": "r.district", "authority": "r.authority",
               "category": "r.category", "year": "substr(r.decision_date, 1, 4)"}
 _FACET_COLUMNS = ", ".join(_FACET_SQL[f] for f in FACET_FIELDS)  # in the order of FACET_FIELDS
@@ -267,6 +272,14 @@ class EmbeddedStore:
             db.execute("INSERT OR IGNORE INTO suggest (form, key) SELECT form, key FROM suggest_pending "
                        "ORDER BY form, key")
             db.execute("DELETE FROM suggest_pending")
+        with self._write() as db:
+            dirty = int(db.execute("SELECT count(*) FROM dirty_subjects").fetchone()[0])
+            if dirty and dirty * _REBUILD_SHARE >= int(db.execute("SELECT count(*) FROM subjects").fetchone()[0]):
+                # Most subjects changed (a first load): one pass over the records in table order instead of
+                # looking up each subject's records (a million records: 35 s → see bench/RESULTS.md).
+                self._refresh_subjects(db, None)
+                db.execute("DELETE FROM dirty_subjects")
+                return
         while True:
             with self._write() as db:
                 keys = {k for (k,) in db.execute("SELECT key FROM dirty_subjects LIMIT 5000")}
@@ -282,26 +295,43 @@ class EmbeddedStore:
                 doc.category, doc.amount, *status, doc.audience, doc.content_hash, body, doc.semantic_key)
 
     @staticmethod
-    def _refresh_subjects(db: sqlite3.Connection, keys: set[str]) -> None:
-        """Recompute the subject rows of ``keys`` from their records, in the same transaction."""
-        if not keys:
+    def _refresh_subjects(db: sqlite3.Connection, keys: set[str] | None) -> None:
+        """Recompute the subject rows of ``keys`` (None: of every subject) from their records, in the same
+        transaction. A subject's name and category are those of its newest record (by decision date, then
+        by load order); its names are all the names its records carry."""
+        if keys is None:
+            db.execute("DELETE FROM subjects")
+            rows = db.execute(_SUBJECT_FACTS)
+        elif keys:
+            marks = ",".join("?" * len(keys))
+            db.execute(f"DELETE FROM subjects WHERE key IN ({marks})", list(keys))
+            rows = db.execute(f"{_SUBJECT_FACTS} WHERE subject_key IN ({marks})", list(keys))
+        else:
             return
-        marks = ",".join("?" * len(keys))
-        db.execute(f"DELETE FROM subjects WHERE key IN ({marks})", list(keys))
-        # Name and category come from the subject's newest record, through the (subject_key, date) index.
-        db.execute(f"""
-            INSERT INTO subjects (key, name, code, org_code, reg_no, category, record_count, public_count, names)
-            SELECT g.subject_key, latest.subject_name, g.code, g.org_code, g.reg_no,
-                   json_extract(latest.body, '$.subject_category'), g.n, g.n_public,
-                   (SELECT group_concat(n, char(31)) FROM (SELECT DISTINCT subject_name AS n FROM records
-                                                          WHERE subject_key = g.subject_key))
-            FROM (SELECT subject_key, max(subject_code) AS code, max(org_code) AS org_code,
-                         max(reg_no) AS reg_no, count(*) AS n,
-                         sum(status = 'active' AND audience = 'public') AS n_public
-                  FROM records WHERE subject_key IN ({marks}) GROUP BY subject_key) AS g
-            JOIN records AS latest ON latest.rowid = (
-                SELECT rowid FROM records WHERE subject_key = g.subject_key
-                ORDER BY decision_date DESC LIMIT 1)""", list(keys))
+        subjects: dict[str, _SubjectFacts] = {}
+        for key, name, code, org_code, reg_no, dated, day, rowid, public in rows:
+            newest = (dated, day, rowid)
+            facts = subjects.get(key)
+            if facts is None:
+                subjects[key] = _SubjectFacts(name, code, org_code, reg_no, newest, public, {name})
+                continue
+            facts.count += 1
+            facts.public += public
+            facts.names.add(name)
+            # The largest code of each kind: an unmasked code wins over its masked spelling ('*' sorts first).
+            facts.code = max(facts.code, code)
+            facts.org_code = max(facts.org_code, org_code)
+            facts.reg_no = max(facts.reg_no, reg_no)
+            if newest > facts.newest:
+                facts.name, facts.newest = name, newest
+        categories = dict(db.execute(
+            "SELECT rowid, json_extract(body, '$.subject_category') FROM records "
+            "WHERE rowid IN (SELECT value FROM json_each(?))", (json.dumps([f.newest[2] for f in subjects.values()]),)))
+        db.executemany(
+            "INSERT INTO subjects (key, name, code, org_code, reg_no, category, record_count, public_count, names) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            ((key, f.name, f.code, f.org_code, f.reg_no, categories[f.newest[2]], f.count, f.public,
+              "\x1f".join(sorted(f.names))) for key, f in sorted(subjects.items())))
 
     def set_status(self, record_id: str, status: Status, reason: str, when: date | None) -> bool:
         with self._write() as db:
@@ -592,6 +622,18 @@ class EmbeddedStore:
 _MATRIX_COLUMNS = ("record_type", "district", "authority", "category", "decided", "publish_until", "status",
                    "audience")
 _NO_END = 2**31  # a publication window without end, as a day number
+
+
+@dataclass(slots=True)
+class _SubjectFacts:
+    name: str
+    code: str
+    org_code: str
+    reg_no: str
+    newest: tuple[int, str, int]  # (dated, decision date, rowid) of the record that names the subject
+    public: int
+    names: set[str]
+    count: int = 1
 
 
 def _day(iso: str | None, missing: int) -> int:

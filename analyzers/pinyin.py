@@ -4,18 +4,26 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pypinyin import Style, lazy_pinyin
+from pypinyin import lazy_pinyin
 
 from analyzers.normalize import normalize_name
+
+_KEPT = "\0"  # marks the runs that have no pinyin (ABC, digits, punctuation): kept whole in both forms
+
+
+def _keep(run: str) -> list[str]:
+    return [_KEPT + run]
 
 
 @lru_cache(maxsize=262144)
 def _piece(text: str) -> tuple[str, str]:
     # pypinyin is slow (tens of microseconds a character) but names are built from a small vocabulary of
-    # regions, brand words and industry words, so caching per piece makes a corpus cheap.
-    full = lazy_pinyin(text, errors="default")
-    initials = lazy_pinyin(text, style=Style.FIRST_LETTER, errors="default")
-    return "".join(full).lower(), "".join(initials).lower()
+    # regions, brand words and industry words, so caching per piece makes a corpus cheap. One conversion
+    # gives both forms: a syllable's initial is its first letter (as Style.FIRST_LETTER has it).
+    syllables = lazy_pinyin(text, errors=_keep)
+    full = "".join(s[1:] if s[0] == _KEPT else s for s in syllables)
+    initials = "".join(s[1:] if s[0] == _KEPT else s[0] for s in syllables)
+    return full.lower(), initials.lower()
 
 
 def pinyin_of_normalized(*pieces: str) -> tuple[str, str]:

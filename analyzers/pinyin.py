@@ -11,8 +11,8 @@ from analyzers.normalize import normalize_name
 _KEPT = "\0"  # marks the runs that have no pinyin (ABC, digits, punctuation): kept whole in both forms
 
 
-def _keep(run: str) -> list[str]:
-    return [_KEPT + run]
+def _keep(run: str) -> str:
+    return _KEPT + run
 
 
 @lru_cache(maxsize=262144)

@@ -249,7 +249,7 @@ def load(paths: Sequence[Path], store: Store, record_type: RecordType | None = N
     workers = workers if workers is not None else max(1, min(2, multiprocessing.cpu_count()))
     # One single-process pool per worker: rows are routed to a worker by subject (see _split). The workers
     # run at a lower priority: the store's writer is the slowest stage, and sharing the two cores evenly with
-    # the workers starved it (a million records: 340 s with workers at normal priority, 251 s lowered).
+    # the workers starved it (a million records end to end: 340 s at normal priority, 283 s lowered).
     pools = [ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"), initializer=os.nice,
                                  initargs=(WORKER_NICENESS,)) for _ in range(workers)] if workers > 1 else []
     bar = tqdm(unit="条", desc="索引", disable=not progress, mininterval=0.5)

@@ -21,10 +21,13 @@ _USCC_WEIGHTS = [pow(3, i, 31) for i in range(17)]
 _ORG_WEIGHTS = [3, 7, 9, 10, 5, 8, 4, 2]
 _ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 _ID_CHECK = "10X98765432"
-# GB 11714 values: digits are themselves, letters A–Z are 10–35.
-_ORG_VALUE = {c: int(c, 36) for c in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
-_USCC_SHAPE = re.compile(r"[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}")
-_ORG_SHAPE = re.compile(r"[0-9A-Z]{8}[0-9X]")
+# GB 11714 values: digits are themselves, letters A–Z are 10–35; the check character is a digit or X.
+_ORG_CHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_ORG_CHECK_CHARS = "0123456789X"
+_ORG_VALUE = {c: int(c, 36) for c in _ORG_CHARS}
+# Whole-code shapes built from the character sets above, so that one regex pass accepts a well-formed code.
+_USCC_SHAPE = re.compile(f"[{USCC_CHARS}]{{2}}[0-9]{{6}}[{USCC_CHARS}]{{10}}")
+_ORG_SHAPE = re.compile(f"[{_ORG_CHARS}]{{8}}[{_ORG_CHECK_CHARS}]")
 
 
 class CodeKind(StrEnum):
@@ -104,7 +107,7 @@ def validate_org_code(raw: str) -> CodeCheck:
         return CodeCheck(CodeKind.ORG_CODE, code, False, f"组织机构代码应为9位，实际为{len(code)}位")
     if not _ORG_SHAPE.fullmatch(code):
         i, c = next((i, c) for i, c in enumerate(code, start=1)
-                    if c not in _ORG_VALUE or (i == 9 and c not in "0123456789X"))
+                    if c not in _ORG_VALUE or (i == 9 and c not in _ORG_CHECK_CHARS))
         return CodeCheck(CodeKind.ORG_CODE, code, False, f"第{i}位字符“{c}”不是组织机构代码允许的字符")
     expected = org_code_check_char(code[:8])
     if code[8] != expected:

@@ -273,6 +273,14 @@ def test_operability(client: httpx.Client) -> None:
     assert {"/v1/search", "/v1/entities/{code}", "/v1/suggest"} <= set(schema["paths"])
 
 
+def test_the_id_scan_finds_id_numbers_in_text_but_not_decimal_fractions() -> None:
+    """The scan below must not pass for want of finding anything, nor fail on a float of /metrics."""
+    text = '{"x":"身份证441802199001011234，旧证441802900101123。","t":"44180219900101123X"}'
+    assert unmasked_ids(text) == ["441802199001011234", "441802900101123", "44180219900101123X"]
+    assert unmasked_ids('credit_search_request_seconds_sum{route="/v1/search"} 4.672953590421849\n') == []
+    assert unmasked_ids("金额 4 672953590421849 元") == ["672953590421849"]
+
+
 def test_zz_no_public_response_shows_an_unmasked_id_number(public_bodies: list[str]) -> None:
     """Runs last in this module: every public body the tests above received."""
     assert len(public_bodies) > 50

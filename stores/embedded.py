@@ -62,9 +62,6 @@ CREATE TABLE IF NOT EXISTS records (
     body TEXT NOT NULL,
     semantic_key TEXT NOT NULL DEFAULT ''
 );
-CREATE INDEX IF NOT EXISTS records_subject ON records(subject_key, decision_date);
-CREATE INDEX IF NOT EXISTS records_docno ON records(document_number);
-CREATE INDEX IF NOT EXISTS records_type_date ON records(record_type, decision_date);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(name, text, tokenize = 'unicode61 remove_diacritics 0');
 CREATE TABLE IF NOT EXISTS subjects (
     key TEXT PRIMARY KEY,
@@ -95,6 +92,15 @@ CREATE TABLE IF NOT EXISTS suggest (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS suggest_pending (form TEXT NOT NULL, key TEXT NOT NULL);
 """
+# The records' secondary indexes, which a first load builds once at its flush instead of row by row: records
+# arrive in random key order, and keeping three B-trees of random keys up to date cost a third of the
+# writer's time at a million records (bench/index_writer.py). Their absence marks a store whose first load
+# has not completed; see EmbeddedStore._bulk.
+_DEFERRED_INDEXES = {
+    "records_subject": "CREATE INDEX records_subject ON records(subject_key, decision_date)",
+    "records_docno": "CREATE INDEX records_docno ON records(document_number)",
+    "records_type_date": "CREATE INDEX records_type_date ON records(record_type, decision_date)",
+}
 _RECORD_COLUMNS = ("id", "record_type", "subject_key", "subject_name", "subject_code", "org_code", "reg_no",
                    "document_number", "decision_date", "publish_until", "authority", "district", "category",
                    "amount", "status", "status_reason", "status_date", "audience", "content_hash", "body",
@@ -148,6 +154,7 @@ class EmbeddedStore:
             # version in the content hash makes a reload re-analyse them).
             db.execute("ALTER TABLE records ADD COLUMN semantic_key TEXT NOT NULL DEFAULT ''")
         self._texts_written: set[str] = set()  # semantic keys whose text is stored
+        self._bulk: bool | None = None  # whether this is a first load; decided by the first write
         self._matrices = MatrixCache()
 
     # -- connections ---------------------------------------------------------------------------------
@@ -207,6 +214,8 @@ class EmbeddedStore:
         latest = {d.id: d for d in docs}  # a duplicate inside one batch: the later row wins
         counts.unchanged += len(docs) - len(latest)
         with self._write() as db:
+            if self._bulk is None:
+                self._bulk = self._begin_first_load(db)
             existing = {row[0]: row[1:] for row in db.execute(
                 f"SELECT id, rowid, content_hash, subject_key, status, status_reason, status_date "
                 f"FROM records WHERE id IN ({','.join('?' * len(latest))})", list(latest))}
@@ -260,25 +269,48 @@ class EmbeddedStore:
             db.executemany("INSERT OR IGNORE INTO semantic_texts (key, text) VALUES (?, ?)", texts.items())
             # Subject rows are derived from records; recomputing them once per load instead of once per
             # batch saves most of the writer's time. The dirty set commits with the records, so a killed
-            # load leaves it for the rerun's flush.
-            db.executemany("INSERT OR IGNORE INTO dirty_subjects (key) VALUES (?)", [(k,) for k in touched])
+            # load leaves it for the rerun's flush. A first load's flush rebuilds every subject anyway.
+            if not self._bulk:
+                db.executemany("INSERT OR IGNORE INTO dirty_subjects (key) VALUES (?)", [(k,) for k in touched])
         self._texts_written.update(texts)  # after the commit: a rolled-back batch wrote nothing
         return counts
 
+    @staticmethod
+    def _missing_indexes(db: sqlite3.Connection) -> list[str]:
+        present = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        return [name for name in _DEFERRED_INDEXES if name not in present]
+
+    def _begin_first_load(self, db: sqlite3.Connection) -> bool:
+        """Whether the load now writing is a first load: into an empty store, or the rerun of a first load
+        that was killed before its flush built the secondary indexes. A first load writes without them and
+        marks no subject dirty; its flush rebuilds every subject row and then builds the indexes, in one
+        transaction, so the indexes exist only in a store whose first load has completed."""
+        missing = self._missing_indexes(db)
+        if len(missing) < len(_DEFERRED_INDEXES) and db.execute("SELECT 1 FROM records LIMIT 1").fetchone() is None:
+            for name in _DEFERRED_INDEXES.keys() - set(missing):
+                db.execute(f"DROP INDEX {name}")  # an empty store from before the indexes were deferred
+            missing = list(_DEFERRED_INDEXES)
+        return bool(missing)
+
     def flush(self) -> None:
         """Recompute the subject rows of every subject touched since the last flush and file the autocomplete
-        forms written since then."""
+        forms written since then; after a first load, build the records' secondary indexes."""
         with self._write() as db:
             db.execute("INSERT OR IGNORE INTO suggest (form, key) SELECT form, key FROM suggest_pending "
                        "ORDER BY form, key")
             db.execute("DELETE FROM suggest_pending")
         with self._write() as db:
+            missing = self._missing_indexes(db)
             dirty = int(db.execute("SELECT count(*) FROM dirty_subjects").fetchone()[0])
-            if dirty and dirty * _REBUILD_SHARE >= int(db.execute("SELECT count(*) FROM subjects").fetchone()[0]):
-                # Most subjects changed (a first load): one pass over the records in table order instead of
+            if missing or (dirty and dirty * _REBUILD_SHARE >= int(db.execute("SELECT count(*) FROM subjects")
+                                                                    .fetchone()[0])):
+                # A first load, or most subjects changed: one pass over the records in table order instead of
                 # looking up each subject's records (372,000 subjects of a million records: 35 → 25 s).
                 self._refresh_subjects(db, None)
                 db.execute("DELETE FROM dirty_subjects")
+                for name in missing:
+                    db.execute(_DEFERRED_INDEXES[name])
+                self._bulk = False
                 return
         while True:
             with self._write() as db:
@@ -363,7 +395,9 @@ class EmbeddedStore:
         return digest.hexdigest()
 
     @staticmethod
-    def _where(filters: Filters) -> tuple[str, list[object]]:
+    def _where(filters: Filters, type_index: bool = True) -> tuple[str, list[object]]:
+        """The SQL condition of ``filters`` over ``records r``; ``type_index=False`` keeps the record type
+        condition from using an index (the unary ``+``)."""
         sql: list[str] = []
         args: list[object] = []
         vis = filters.visibility
@@ -376,7 +410,8 @@ class EmbeddedStore:
             sql.append("(r.publish_until IS NULL OR r.publish_until >= ?)")
             args.append(vis.published_on.isoformat())
         if filters.record_types:
-            sql.append(f"r.record_type IN ({','.join('?' * len(filters.record_types))})")
+            column = "r.record_type" if type_index else "+r.record_type"
+            sql.append(f"{column} IN ({','.join('?' * len(filters.record_types))})")
             args.extend(t.value for t in filters.record_types)
         for column, value in (("authority", filters.authority), ("district", filters.district)):
             if value:
@@ -475,10 +510,10 @@ class EmbeddedStore:
     def records_of(self, subject_keys: Sequence[str], filters: Filters) -> list[Record]:
         if not subject_keys:
             return []
-        where, args = self._where(replace(filters, subject_keys=tuple(subject_keys)))
-        # A subject has a handful of records; without the hint SQLite walks every record of the type asked
-        # for (a third of the store for penalties) when a type filter is present.
-        rows = self._db().execute(f"SELECT body FROM records r INDEXED BY records_subject WHERE {where} "
+        # A subject has a handful of records; with a type filter that may use an index, SQLite walks every
+        # record of the type asked for (a third of the store for penalties) instead of the subject's.
+        where, args = self._where(replace(filters, subject_keys=tuple(subject_keys)), type_index=False)
+        rows = self._db().execute(f"SELECT body FROM records r WHERE {where} "
                                   f"ORDER BY coalesce(r.decision_date, '') DESC, r.rowid", args)
         return [record_from_dict(json.loads(b)) for (b,) in rows]
 

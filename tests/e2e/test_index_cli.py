@@ -50,6 +50,15 @@ def _count(db: Path) -> int:
             return 0
 
 
+def _derived(data: Path) -> tuple[list[tuple[object, ...]], ...]:
+    """What a load derives from the records: subject rows, autocomplete forms, the records' indexes."""
+    with sqlite3.connect(data / "credit.sqlite3") as conn:
+        return (conn.execute("SELECT * FROM subjects ORDER BY key").fetchall(),
+                conn.execute("SELECT form, key FROM suggest ORDER BY form, key").fetchall(),
+                conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records' "
+                             "ORDER BY name").fetchall())
+
+
 def test_index_generated_corpus_end_to_end(corpus: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
     directory, manifest = corpus
     files = [directory / f for f in DATA_FILES]
@@ -137,6 +146,8 @@ def test_a_killed_load_completes_on_rerun(corpus: tuple[Path, dict[str, Any]], t
     reference = EmbeddedStore(clean, create=False)
     expected = (reference.count(), reference.checksum())
     reference.close()
+    derived = _derived(clean)
+    assert len(derived[0]) > 1000 and len(derived[1]) > len(derived[0]) and len(derived[2]) >= 3
 
     crashed = tmp_path / "crashed"
     process = subprocess.Popen([str(SCRIPT), "index", *map(str, files), "--data-dir", str(crashed)],
@@ -159,4 +170,5 @@ def test_a_killed_load_completes_on_rerun(corpus: tuple[Path, dict[str, Any]], t
     recovered = EmbeddedStore(crashed, create=False)
     assert (recovered.count(), recovered.checksum()) == expected
     recovered.close()
+    assert _derived(crashed) == derived
     shutil.rmtree(crashed)

@@ -95,7 +95,7 @@ CREATE TABLE IF NOT EXISTS suggest_pending (form TEXT NOT NULL, key TEXT NOT NUL
 # The records' secondary indexes, which a first load builds once at its flush instead of row by row: records
 # arrive in random key order, and keeping three B-trees of random keys up to date cost a third of the
 # writer's time at a million records (bench/index_writer.py). Their absence marks a store whose first load
-# has not completed; see EmbeddedStore._bulk.
+# has not completed; see EmbeddedStore._begin_first_load.
 _DEFERRED_INDEXES = {
     "records_subject": "CREATE INDEX records_subject ON records(subject_key, decision_date)",
     "records_docno": "CREATE INDEX records_docno ON records(document_number)",

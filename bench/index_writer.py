@@ -109,7 +109,8 @@ Corpus: `credit-search generate --records {args.records} --seed {args.seed}`; {r
 embedded store (no analysis, no transfer between processes: the writer alone).
 
 Upsert {upsert:,.1f} s ({upsert_us:,.0f} µs per record, {rows / upsert:,.0f} records/s), then flush {flush:,.1f} s
-(subject rows, autocomplete forms and, after a first load, the records' indexes). Cumulative µs per record as the store grows: {growth}.
+(subject rows, autocomplete forms and, after a first load, the records' indexes). Cumulative µs per record
+as the store grows: {growth}.
 
 Per statement, µs per record (statements of the flush included; Python outside the statements is the rest of
 the upsert time):

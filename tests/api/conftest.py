@@ -21,7 +21,7 @@ from tests.api.server import running_server
 
 STAFF_KEY = "test-staff-key"
 TODAY = "2026-11-01"  # the generator's reference day, so expiries are deterministic
-# A digit run after "3." is the fraction of a decimal number, not an ID number: the latency sums of /metrics
+# A digit run right after a digit and a dot is a decimal fraction, not an ID number: the latency sums of /metrics
 # (4.672953590421849) read as a 15-digit ID with a birth date in about 1.6 % of values.
 _ID_LIKE = re.compile(r"(?<![0-9A-Za-z])(?<!\d\.)(\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
 

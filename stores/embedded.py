@@ -95,7 +95,7 @@ CREATE TABLE IF NOT EXISTS suggest_pending (form TEXT NOT NULL, key TEXT NOT NUL
 # The records' secondary indexes, which a first load builds once at its flush instead of row by row: records
 # arrive in random key order, and keeping three B-trees of random keys up to date cost a third of the
 # writer's time at a million records (bench/index_writer.py). Their absence marks a store whose first load
-# has not completed; see EmbeddedStore._begin_first_load.
+# has not completed; see EmbeddedStore._first_load.
 _DEFERRED_INDEXES = {
     "records_subject": "CREATE INDEX records_subject ON records(subject_key, decision_date)",
     "records_docno": "CREATE INDEX records_docno ON records(document_number)",
@@ -154,7 +154,6 @@ class EmbeddedStore:
             # version in the content hash makes a reload re-analyse them).
             db.execute("ALTER TABLE records ADD COLUMN semantic_key TEXT NOT NULL DEFAULT ''")
         self._texts_written: set[str] = set()  # semantic keys whose text is stored
-        self._bulk: bool | None = None  # whether this is a first load; decided by the first write
         self._matrices = MatrixCache()
 
     # -- connections ---------------------------------------------------------------------------------
@@ -214,8 +213,7 @@ class EmbeddedStore:
         latest = {d.id: d for d in docs}  # a duplicate inside one batch: the later row wins
         counts.unchanged += len(docs) - len(latest)
         with self._write() as db:
-            if self._bulk is None:
-                self._bulk = self._begin_first_load(db)
+            first_load = self._first_load(db)
             existing = {row[0]: row[1:] for row in db.execute(
                 f"SELECT id, rowid, content_hash, subject_key, status, status_reason, status_date "
                 f"FROM records WHERE id IN ({','.join('?' * len(latest))})", list(latest))}
@@ -270,7 +268,7 @@ class EmbeddedStore:
             # Subject rows are derived from records; recomputing them once per load instead of once per
             # batch saves most of the writer's time. The dirty set commits with the records, so a killed
             # load leaves it for the rerun's flush. A first load's flush rebuilds every subject anyway.
-            if not self._bulk:
+            if not first_load:
                 db.executemany("INSERT OR IGNORE INTO dirty_subjects (key) VALUES (?)", [(k,) for k in touched])
         self._texts_written.update(texts)  # after the commit: a rolled-back batch wrote nothing
         return counts
@@ -280,7 +278,7 @@ class EmbeddedStore:
         present = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
         return [name for name in _DEFERRED_INDEXES if name not in present]
 
-    def _begin_first_load(self, db: sqlite3.Connection) -> bool:
+    def _first_load(self, db: sqlite3.Connection) -> bool:
         """Whether the load now writing is a first load: into an empty store, or the rerun of a first load
         that was killed before its flush built the secondary indexes. A first load writes without them and
         marks no subject dirty; its flush rebuilds every subject row and then builds the indexes, in one
@@ -310,7 +308,6 @@ class EmbeddedStore:
                 db.execute("DELETE FROM dirty_subjects")
                 for name in missing:
                     db.execute(_DEFERRED_INDEXES[name])
-                self._bulk = False
                 return
         while True:
             with self._write() as db:

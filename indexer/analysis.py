@@ -59,13 +59,15 @@ class AnalysedRecord:
     category: str
     amount: float | None
     audience: str
-    name_tokens: str  # space-separated
-    text_tokens: str  # space-separated
+    # The three large fields are UTF-8 bytes, as SQLite stores text: they cross from the analysis workers to
+    # the writer and into the store without being decoded and encoded again on the way.
+    name_tokens: bytes  # space-separated
+    text_tokens: bytes  # space-separated
     suggest_forms: tuple[str, ...]  # prefixes of these find the subject in autocomplete
     semantic_text: str  # what an encoder embeds ("" when the record describes nothing)
     semantic_key: str  # digest of semantic_text: records with the same text share one vector
     content_hash: str  # what the source said, so a reload can tell unchanged from updated
-    body: str  # the record as JSON
+    body: bytes  # the record as JSON
 
     @property
     def record(self) -> Record:
@@ -80,7 +82,7 @@ class AnalysedRecord:
 _fields_of = attrgetter(*(f.name for f in fields(AnalysedRecord)))
 
 
-def encode(record: Record) -> tuple[str, str]:
+def encode(record: Record) -> tuple[str, bytes]:
     """The content hash and JSON body of a record, from one encoding: the content comes first in a
     canonical order and is hashed together with the dictionaries' version (tokens depend on both); the
     volatile fields (status, source position) are appended."""
@@ -90,10 +92,10 @@ def encode(record: Record) -> tuple[str, str]:
     # orjson: encoding every record body was one of the largest costs of a load with the json module.
     content = orjson.dumps(data)
     digest = hashlib.blake2b(content, digest_size=12, key=(dictionary_version() + ANALYSIS_VERSION).encode())
-    return digest.hexdigest(), (content[:-1] + b"," + orjson.dumps(volatile)[1:]).decode()
+    return digest.hexdigest(), content[:-1] + b"," + orjson.dumps(volatile)[1:]
 
 
-def with_status(body: str, status: Status, reason: str, when: date | None) -> str:
+def with_status(body: str | bytes, status: Status, reason: str, when: date | None) -> str:
     """A record body with its status replaced (a stored correction applied to a reloaded row)."""
     data = orjson.loads(body)
     data.update(status=status.value, status_reason=reason, status_date=iso_date(when))
@@ -175,8 +177,8 @@ def analyse(record: Record) -> AnalysedRecord:
         category=record.category,
         amount=record.amount,
         audience=record.audience.value,
-        name_tokens=" ".join(name_ngrams(parts.normalized)),
-        text_tokens=" ".join(text_tokens(record)),
+        name_tokens=" ".join(name_ngrams(parts.normalized)).encode(),
+        text_tokens=" ".join(text_tokens(record)).encode(),
         suggest_forms=suggest_forms(record.subject_name),
         semantic_text=semantic,
         semantic_key=semantic_key(semantic),

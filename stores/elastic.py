@@ -187,7 +187,8 @@ def _document(doc: AnalysedRecord, status: Status, reason: str, when: date | Non
         "decision_date": doc.decision_date, "publish_until": doc.publish_until,
         "status_date": iso_date(when), "amount": doc.amount, "status": status.value,
         "status_reason": reason, "audience": doc.audience, "content_hash": doc.content_hash,
-        "name_tokens": doc.name_tokens, "text_tokens": doc.text_tokens, "suggest_forms": list(doc.suggest_forms),
+        "name_tokens": doc.name_tokens.decode(), "text_tokens": doc.text_tokens.decode(),
+        "suggest_forms": list(doc.suggest_forms),
         "semantic_key": doc.semantic_key, "semantic_text": doc.semantic_text, "body": body,
     }
 

@@ -107,6 +107,8 @@ _RECORD_COLUMNS = ("id", "record_type", "subject_key", "subject_name", "subject_
                    "document_number", "decision_date", "publish_until", "authority", "district", "category",
                    "amount", "status", "status_reason", "status_date", "audience", "content_hash", "body",
                    "semantic_key")
+# Bound parameters per column: a document's body arrives as UTF-8 bytes, which SQLite would store as a blob.
+_RECORD_PARAMS = {column: "CAST(? AS TEXT)" if column == "body" else "?" for column in _RECORD_COLUMNS}
 # A subject's facts per record; the newest record is the largest (dated, date, rowid): undated ones count as oldest.
 _SUBJECT_FACTS = ("SELECT subject_key, subject_name, subject_code, org_code, reg_no, decision_date IS NOT NULL, "
                   "coalesce(decision_date, ''), rowid, status = 'active' AND audience = 'public' FROM records")
@@ -234,7 +236,7 @@ class EmbeddedStore:
                     counts.unchanged += 1
                     continue
                 status: tuple[str, str, str | None] = (Status.ACTIVE.value, "", None)
-                body = doc.body
+                body: str | bytes = doc.body
                 if old is not None and old[3] != Status.ACTIVE:
                     # A correction (repair, withdrawal) outlives a reload of the same source row.
                     status = (old[3], old[4], old[5])
@@ -258,11 +260,11 @@ class EmbeddedStore:
                     self._forms_written.add(named)
                     forms.update((form, doc.subject_key) for form in doc.suggest_forms)
             db.executemany(f"INSERT INTO records (rowid, {','.join(_RECORD_COLUMNS)}) "
-                           f"VALUES ({','.join('?' * (len(_RECORD_COLUMNS) + 1))})", inserts)
-            db.executemany(f"UPDATE records SET {','.join(c + '=?' for c in _RECORD_COLUMNS)} WHERE rowid=?",
-                           updates)
+                           f"VALUES (?, {','.join(_RECORD_PARAMS.values())})", inserts)
+            db.executemany(f"UPDATE records SET {','.join(f'{c}={p}' for c, p in _RECORD_PARAMS.items())} "
+                           f"WHERE rowid=?", updates)
             db.executemany("DELETE FROM fts WHERE rowid=?", [(u[-1],) for u in updates])
-            db.executemany("INSERT INTO fts (rowid, name, text) VALUES (?, ?, ?)", fts)
+            db.executemany("INSERT INTO fts (rowid, name, text) VALUES (?, CAST(? AS TEXT), CAST(? AS TEXT))", fts)
             # Autocomplete forms land in the keyed table at flush, sorted: inserted batch by batch in random
             # order they cost more of a load's write time than the records themselves.
             db.executemany("INSERT INTO suggest_pending (form, key) VALUES (?, ?)", forms)
@@ -348,7 +350,7 @@ class EmbeddedStore:
         db.execute("DELETE FROM suggest_pending")
 
     @staticmethod
-    def _row(doc: AnalysedRecord, status: tuple[str, str, str | None], body: str) -> tuple[object, ...]:
+    def _row(doc: AnalysedRecord, status: tuple[str, str, str | None], body: str | bytes) -> tuple[object, ...]:
         return (doc.id, doc.record_type, doc.subject_key, doc.subject_name, doc.subject_code, doc.org_code,
                 doc.reg_no, doc.document_number, doc.decision_date, doc.publish_until, doc.authority, doc.district,
                 doc.category, doc.amount, *status, doc.audience, doc.content_hash, body, doc.semantic_key)

@@ -53,4 +53,4 @@ def test_body_round_trips_and_status_can_be_replaced() -> None:
     assert json.loads(doc.body)["source_row"] == 2
     replaced = record_from_dict(json.loads(with_status(doc.body, Status.WITHDRAWN, "异议核实后撤销", None)))
     assert replaced.status is Status.WITHDRAWN and replaced.status_reason == "异议核实后撤销"
-    assert "扬尘" in doc.text_tokens.split()
+    assert "扬尘" in doc.text_tokens.decode().split()

@@ -112,8 +112,8 @@ Upsert {upsert:,.1f} s ({upsert_us:,.0f} µs per record, {rows / upsert:,.0f} re
 (subject rows, autocomplete forms and, after a first load, the records' indexes). Cumulative µs per record
 as the store grows: {growth}.
 
-Per statement, µs per record (statements of the flush included; Python outside the statements is the rest of
-the upsert time):
+Per statement, µs per record (statements of the flush included, except the subject aggregation's reads, which
+run on a connection of their own alongside them; Python outside the statements is the rest of the upsert time):
 
 | statement | µs per record |
 |---|---|

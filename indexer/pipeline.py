@@ -85,6 +85,12 @@ class LoadSummary:
         return 3 if self.rejected else 0
 
 
+# A row as it crosses to an analysis worker: its number, the values of the table's mapped columns in the
+# order of its column map (None when the row could not be read), and the reader's error. Tuples of values
+# pickle in a third of the time of the readers' dicts, and the columns that map to no field stay behind.
+_Packed = tuple[int, tuple[object, ...] | None, str]
+
+
 @dataclass(slots=True)
 class _Batch:
     docs: list[AnalysedRecord]
@@ -93,43 +99,53 @@ class _Batch:
     skipped: int
     read: int
 
+    def __reduce__(self) -> tuple[Callable[..., _Batch], tuple[object, ...]]:
+        # Analysed documents cross back as plain tuples, restored with one C-level call each.
+        return _restored, (list(map(tuple, self.docs)), self.rows, self.rejects, self.skipped, self.read)
+
+
+def _restored(docs: list[tuple[Any, ...]], rows: list[int], rejects: list[Reject], skipped: int, read: int) -> _Batch:
+    return _Batch(list(map(AnalysedRecord._make, docs)), rows, rejects, skipped, read)
+
 
 def _process(record_type: RecordType, columns: Mapping[str, FieldSpec], source: str,
-             rows: Sequence[RawRow]) -> _Batch:
+             rows: Sequence[_Packed]) -> _Batch:
     """Validate and analyse one batch of rows (runs in a worker process)."""
     docs: list[AnalysedRecord] = []
     numbers: list[int] = []
     rejects: list[Reject] = []
     skipped = 0
-    for raw in rows:
-        if raw.values is None:
-            rejects.append(Reject(source, raw.number, "", "", raw.error))
+    headers = tuple(columns)
+    for number, values, error in rows:
+        if values is None:
+            rejects.append(Reject(source, number, "", "", error))
             continue
-        outcome = build_record(record_type, columns, raw.values, source, raw.number)
+        outcome = build_record(record_type, columns, dict(zip(headers, values, strict=True)), source, number)
         if outcome.record is not None:
             docs.append(analyse(outcome.record))
-            numbers.append(raw.number)
+            numbers.append(number)
         elif outcome.skipped:
             skipped += 1
         else:
-            rejects.extend(Reject(source, raw.number, p.field, p.value, p.reason) for p in outcome.problems)
+            rejects.extend(Reject(source, number, p.field, p.value, p.reason) for p in outcome.problems)
     return _Batch(docs, numbers, rejects, skipped, len(rows))
 
 
-def _split(rows: list[RawRow], name_headers: Sequence[str], parts: int) -> list[list[RawRow]]:
-    """Rows split into ``parts`` by subject name, so that each worker sees every record of its subjects.
-    At a million records of 370,000 subjects, workers given rows at random analysed most names anew for
-    each record (their caches hold a fraction of the subjects); given their own share, a worker meets half
-    as many names and its caches hit more often."""
-    split: list[list[RawRow]] = [[] for _ in range(parts)]
+def _split(rows: list[RawRow], columns: Mapping[str, FieldSpec], parts: int) -> list[list[_Packed]]:
+    """Rows packed for the workers (see _Packed) and split into ``parts`` by subject name, so that each
+    worker sees every record of its subjects. At a million records of 370,000 subjects, workers given rows
+    at random analysed most names anew for each record (their caches hold a fraction of the subjects); given
+    their own share, a worker meets half as many names and its caches hit more often."""
+    headers = tuple(columns)
+    names = [i for i, header in enumerate(headers) if columns[header].name == "subject_name"]
+    split: list[list[_Packed]] = [[] for _ in range(parts)]
     for raw in rows:
-        name: object = ""
-        if raw.values is not None:
-            for header in name_headers:
-                name = raw.values.get(header)
-                if name:
-                    break
-        split[hash(str(name)) % parts].append(raw)
+        if raw.values is None:
+            split[0].append((raw.number, None, raw.error))
+            continue
+        values = tuple(map(raw.values.get, headers))
+        name = next((values[i] for i in names if values[i]), "")
+        split[hash(str(name)) % parts].append((raw.number, values, ""))
     return split
 
 
@@ -302,13 +318,12 @@ def _load_table(source: str, headers: list[str], rows: Iterator[RawRow], record_
 
     if not pools:
         for chunk in _batches(rows):
-            consume(_process(kind, columns, source, chunk))
+            consume(_process(kind, columns, source, _split(chunk, columns, 1)[0]))
         return
-    name_headers = [header for header, spec in columns.items() if spec.name == "subject_name"]
     pending: list[list[Future[_Batch]]] = []
     try:
         for chunk in _batches(rows):
-            parts = _split(chunk, name_headers, len(pools))
+            parts = _split(chunk, columns, len(pools))
             pending.append([pool.submit(_process, kind, columns, source, part)
                             for pool, part in zip(pools, parts, strict=True) if part])
             # Keep a bounded number of batches in flight so memory stays flat on large files, but enough that

@@ -32,10 +32,6 @@ class RawRow:
     values: dict[str, Any] | None  # None when the row itself could not be read
     error: str = ""
 
-    def __reduce__(self) -> tuple[type[RawRow], tuple[int, dict[str, Any] | None, str]]:
-        # Rows cross to the analysis workers: a plain tuple pickles faster than the slotted dataclass.
-        return RawRow, (self.number, self.values, self.error)
-
 
 @dataclass(slots=True)
 class Table:

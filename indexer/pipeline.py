@@ -87,7 +87,8 @@ class LoadSummary:
 
 # A row as it crosses to an analysis worker: its number, the values of the table's mapped columns in the
 # order of its column map (None when the row could not be read), and the reader's error. Tuples of values
-# pickle in a third of the time of the readers' dicts, and the columns that map to no field stay behind.
+# pickle and unpickle in less than half the time of the readers' dicts (10 against 24 µs a row), and the
+# columns that map to no field stay behind.
 _Packed = tuple[int, tuple[object, ...] | None, str]
 
 

@@ -10,6 +10,7 @@ read at all is reported and the other files still load.
 from __future__ import annotations
 
 import csv
+import gc
 import heapq
 import multiprocessing
 import os
@@ -17,6 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import attrgetter, itemgetter
@@ -131,6 +133,28 @@ def _process(record_type: RecordType, columns: Mapping[str, FieldSpec], source: 
         else:
             rejects.extend(Reject(source, number, p.field, p.value, p.reason) for p in outcome.problems)
     return _Batch(docs, numbers, rejects, skipped, len(rows))
+
+
+def _start_worker() -> None:
+    """Set up an analysis worker: a lower priority (WORKER_NICENESS) and no cyclic garbage collection (see
+    _collection_paused)."""
+    os.nice(WORKER_NICENESS)
+    gc.disable()
+
+
+@contextmanager
+def _collection_paused() -> Iterator[None]:
+    """Cyclic garbage collection off for the duration of a load. The load makes next to no reference cycles
+    (none in a worker over 200 batches, 12 objects in the loading process over 300,000 records), but every
+    collection walks the documents in flight and the analysis caches: a tenth of the CPU time of a 300,000-
+    record load, in the loading process and the workers alike (measured with gc.callbacks)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _split(rows: list[RawRow], columns: Mapping[str, FieldSpec], parts: int) -> list[list[_Packed]]:
@@ -257,6 +281,7 @@ class _RejectWriter:
         return self.path
 
 
+@_collection_paused()
 def load(paths: Sequence[Path], store: Store, record_type: RecordType | None = None,
          reject_dir: Path = Path("."), workers: int | None = None, progress: bool = False,
          sheet: str | None = None) -> LoadSummary:
@@ -268,8 +293,8 @@ def load(paths: Sequence[Path], store: Store, record_type: RecordType | None = N
     # One single-process pool per worker: rows are routed to a worker by subject (see _split). The workers
     # run at a lower priority: the store's writer is the slowest stage, and sharing the two cores evenly with
     # the workers starved it (a million records end to end: 340 s at normal priority, 283 s lowered).
-    pools = [ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"), initializer=os.nice,
-                                 initargs=(WORKER_NICENESS,)) for _ in range(workers)] if workers > 1 else []
+    pools = [ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"),
+                                 initializer=_start_worker) for _ in range(workers)] if workers > 1 else []
     bar = tqdm(unit="条", desc="索引", disable=not progress, mininterval=0.5)
     writer = _StoreWriter(store)
     try:

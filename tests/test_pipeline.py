@@ -1,6 +1,7 @@
 """The load pipeline: a corrupt byte rejects only its own row; the writer thread loses nothing and hides no error;
 rows routed to workers by subject are stored in file order."""
 
+import gc
 import random
 import sqlite3
 from collections.abc import Sequence
@@ -80,5 +81,7 @@ def test_a_write_error_ends_the_load_instead_of_being_lost_in_the_writer_thread(
     path = tmp_path / "penalties.csv"
     path.write_text(HEADER + "清远市恒达建筑工程有限公司,清市监罚〔2026〕1号,2026-05-01,清远市市场监督管理局\r\n",
                     encoding="utf-8")
+    assert gc.isenabled()
     with pytest.raises(sqlite3.OperationalError, match="disk is full"):
         load([path], _FailingStore(tmp_path / "data"), reject_dir=tmp_path, workers=1)
+    assert gc.isenabled()  # the load pauses garbage collection; the process that called it collects again

@@ -80,11 +80,13 @@ class Record:
     amount: float | None = None  # fine in yuan
     text: str = ""  # the descriptive text searched as full text
     details: dict[str, str] = field(default_factory=dict)
+    audience: Audience = Audience.PUBLIC
+    source_id: str = ""  # the source's own id where it has one
+    # What corrections and reloads change, not the content: last, so that they close a record's JSON body
+    # and the content hash covers everything before them (indexer.analysis.encode).
     status: Status = Status.ACTIVE
     status_reason: str = ""
     status_date: date | None = None
-    audience: Audience = Audience.PUBLIC
-    source_id: str = ""  # the source's own id where it has one
     source_file: str = ""
     source_row: int = 0
 

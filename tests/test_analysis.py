@@ -1,6 +1,7 @@
 """The analysis step: clause-wise tokens equal whole-text tokens, one encoding gives hash and body."""
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -37,6 +38,8 @@ def test_hash_ignores_column_order_and_source_position() -> None:
     reordered = encode(_record(dict(reversed(list(ROW.items()))), source_row=99))
     assert first[0] == reordered[0]
     assert first[1] != reordered[1]  # the body keeps where it came from
+    corrected = replace(_record(ROW), status=Status.WITHDRAWN, status_reason="异议核实后撤销", source_file="b.csv")
+    assert encode(corrected)[0] == first[0]  # neither does a correction change the content
     assert encode(_record(dict(ROW, 违法事实="施工工地扬尘，已整改")))[0] != first[0]
 
 

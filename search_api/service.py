@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from typing import Any, Literal
 
 from analyzers.codes import CodeKind, classify_code, find_codes, find_document_numbers, masked_code_matches
-from analyzers.names import name_key, name_ngrams
+from analyzers.names import name_bigrams, name_key
 from analyzers.normalize import normalize_name
 from analyzers.tokens import expand_synonyms
 from indexer.model import Record, RecordType, Status, iso_date
@@ -296,7 +296,7 @@ class SearchService:
 
     def _clauses(self, understood: Understood, relaxed: bool) -> list[Clause]:
         groups = tuple(expand_synonyms(t) for t in self._selective(understood.tokens, relaxed))
-        name_grams = tuple((g,) for g in name_ngrams(normalize_name(understood.normalized)) if len(g) == 2)
+        name_grams = tuple((g,) for g in name_bigrams(normalize_name(understood.normalized)))
         return [Clause("text", groups, "any" if relaxed else "all"), Clause("name", name_grams, "all")]
 
     def _search_terms(self, understood: Understood, params: SearchParams, filters: Filters, viewer: Viewer,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from analyzers.names import abbreviation_score, analyze_name, name_key, name_ngrams
+from analyzers.names import abbreviation_score, analyze_name, name_bigrams, name_key, name_ngrams
 from analyzers.normalize import normalize_name, normalize_text
 from analyzers.pinyin import pinyin_forms
 from analyzers.tokens import expand_synonyms, index_tokens, query_tokens, record_type_of_term
@@ -83,6 +83,7 @@ def test_characters_out_of_order_are_not_an_abbreviation() -> None:
 def test_name_ngrams_let_two_character_queries_match() -> None:
     grams = name_ngrams(normalize_name("清远市恒达建筑工程有限公司"))
     assert "恒达" in grams and "达建" in grams and "恒" in grams
+    assert name_bigrams(normalize_name("恒达（清远）建筑")) == ["恒达", "达清", "清远", "远建", "建筑"]
 
 
 def test_query_tokens_are_found_among_index_tokens() -> None:

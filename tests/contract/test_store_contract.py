@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from analyzers.codes import uscc_check_char
-from analyzers.names import name_ngrams
+from analyzers.names import name_bigrams
 from analyzers.normalize import normalize_name
 from indexer.analysis import AnalysedRecord, analyse
 from indexer.fields import map_headers
@@ -89,7 +89,7 @@ def _filters(**kwargs: object) -> Filters:
 
 
 def _name_clause(text: str) -> Clause:
-    return Clause("name", tuple((g,) for g in name_ngrams(normalize_name(text)) if len(g) == 2))
+    return Clause("name", tuple((g,) for g in name_bigrams(normalize_name(text))))
 
 
 def test_upsert_counts_and_idempotence(store: Store) -> None:

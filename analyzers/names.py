@@ -204,8 +204,7 @@ def name_key(name: str) -> str:
 def name_ngrams(name: str) -> list[str]:
     """Character unigrams and bigrams of a normalised name, so that one- and two-character queries match
     inside names that jieba would cut differently."""
-    chars = [c for c in name if c not in "()"]
-    return chars + [a + b for a, b in pairwise(chars)]
+    return [c for c in name if c not in "()"] + name_bigrams(name)
 
 
 def name_bigrams(name: str) -> list[str]:

@@ -14,12 +14,17 @@ import opencc
 
 # Brackets that departments use interchangeably in names and document numbers. NFKC already folds the
 # full-width （） and ［］; the CJK tortoise-shell and lenticular brackets survive NFKC, so map them here.
-_BRACKETS = str.maketrans({"〔": "(", "〕": ")", "【": "(", "】": ")", "[": "(", "]": ")",
-                           "〖": "(", "〗": ")", "｛": "(", "｝": ")", "{": "(", "}": ")",
-                           "﹝": "(", "﹞": ")", "〘": "(", "〙": ")"})
+_BRACKET_MAP = {"〔": "(", "〕": ")", "【": "(", "】": ")", "[": "(", "]": ")", "〖": "(", "〗": ")",
+                "｛": "(", "｝": ")", "{": "(", "}": ")", "﹝": "(", "﹞": ")", "〘": "(", "〙": ")"}
+_BRACKETS = str.maketrans(_BRACKET_MAP)
+# The same as two substitutions, for text that is not ASCII: translating such a string through a table costs
+# twice as much as both.
+_OPENING = re.compile("[" + re.escape("".join(k for k, v in _BRACKET_MAP.items() if v == "(")) + "]")
+_CLOSING = re.compile("[" + re.escape("".join(k for k, v in _BRACKET_MAP.items() if v == ")")) + "]")
 # Characters that are invisible in a browser but break equality: zero-width joiners, BOM, soft hyphen.
 _INVISIBLE = re.compile("[\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff\u00ad\x00-\x08\x0b-\x1f\x7f]")
-_SPACES = re.compile(r"\s+")
+# Either of the above: text without any passes through unchanged.
+_UNUSUAL = re.compile(f"[{re.escape(''.join(_BRACKET_MAP))}]|{_INVISIBLE.pattern}")
 # Variant characters that OpenCC's t2s table keeps as they are but that people use for the same
 # simplified character in names (淸 is a common variant of 清 in older registrations).
 _VARIANTS = str.maketrans({"淸": "清", "敎": "教", "麪": "面", "爲": "为", "綫": "线", "衆": "众"})
@@ -47,11 +52,14 @@ def normalize_text(text: str) -> str:
         return ""
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text)
-        text = to_simplified(text.translate(_BRACKETS))
-        text = _INVISIBLE.sub("", text)
-    else:
+        # Most text has neither odd brackets nor invisible characters: one search decides that.
+        if _UNUSUAL.search(text):
+            text = _CLOSING.sub(")", _OPENING.sub("(", _INVISIBLE.sub("", text)))
+        text = to_simplified(text)
+    elif _UNUSUAL.search(text):
         text = text.translate(_BRACKETS)
-    return _SPACES.sub(" ", text).strip().lower()
+    # str.split() splits on exactly the characters that \s matches.
+    return " ".join(text.split()).lower()
 
 
 _CODE_SEPARATORS = re.compile(r"[\s\-_]")

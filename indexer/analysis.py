@@ -52,6 +52,7 @@ class AnalysedRecord(NamedTuple):
     record_type: str
     subject_key: str
     subject_name: str
+    subject_category: str
     subject_code: str
     org_code: str
     reg_no: str
@@ -97,7 +98,7 @@ def with_status(body: str | bytes, status: Status, reason: str, when: date | Non
     return orjson.dumps(data).decode()
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=131072)  # as analyze_name's
 def suggest_forms(name: str) -> tuple[str, ...]:
     """The spellings under which autocomplete finds a subject: the full normalised name, the name without
     its region, short region + name, and the full pinyin and initials of the last two."""
@@ -161,6 +162,7 @@ def analyse(record: Record) -> AnalysedRecord:
         record_type=record.record_type.value,
         subject_key=subject_key(record),
         subject_name=record.subject_name,
+        subject_category=record.subject_category.value,
         subject_code=record.subject_code,
         org_code=record.details.get("org_code", ""),
         reg_no=record.details.get("reg_no", ""),

@@ -104,7 +104,7 @@ class _Batch:
 
     def __reduce__(self) -> tuple[Callable[..., _Batch], tuple[object, ...]]:
         # Analysed documents cross back as plain tuples (each converted in C) and become named tuples again with
-        # one `_make` each: no constructor of 22 arguments runs per document on either side.
+        # one `_make` each: no constructor of 23 arguments runs per document on either side.
         return _restored, (list(map(tuple, self.docs)), self.rows, self.rejects, self.skipped, self.read)
 
 

@@ -22,6 +22,7 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 
 from indexer.analysis import AnalysedRecord, with_status
 from indexer.model import Audience, Record, RecordType, Status, iso_date, record_from_dict
@@ -62,7 +63,8 @@ CREATE TABLE IF NOT EXISTS records (
     audience TEXT NOT NULL,
     content_hash TEXT NOT NULL,
     body TEXT NOT NULL,
-    semantic_key TEXT NOT NULL DEFAULT ''
+    semantic_key TEXT NOT NULL DEFAULT '',
+    subject_category TEXT NOT NULL DEFAULT ''
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(name, text, tokenize = 'unicode61 remove_diacritics 0');
 CREATE TABLE IF NOT EXISTS subjects (
@@ -92,7 +94,9 @@ CREATE TABLE IF NOT EXISTS suggest (
     key TEXT NOT NULL,
     PRIMARY KEY (form, key)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS suggest_pending (form TEXT NOT NULL, key TEXT NOT NULL);
+-- Autocomplete forms written with their records and filed into suggest at flush: a subject name's forms
+-- as one JSON array (one row per name instead of one per form: a fifth of the inserts).
+CREATE TABLE IF NOT EXISTS suggest_queue (key TEXT NOT NULL, forms TEXT NOT NULL);
 """
 # The records' secondary indexes, which a first load builds once at its flush instead of row by row: records
 # arrive in random key order, and keeping three B-trees of random keys up to date cost a third of the
@@ -106,12 +110,13 @@ _DEFERRED_INDEXES = {
 _RECORD_COLUMNS = ("id", "record_type", "subject_key", "subject_name", "subject_code", "org_code", "reg_no",
                    "document_number", "decision_date", "publish_until", "authority", "district", "category",
                    "amount", "status", "status_reason", "status_date", "audience", "content_hash", "body",
-                   "semantic_key")
+                   "semantic_key", "subject_category")
 # Bound parameters per column: a document's body arrives as UTF-8 bytes, which SQLite would store as a blob.
 _RECORD_PARAMS = {column: "CAST(? AS TEXT)" if column == "body" else "?" for column in _RECORD_COLUMNS}
 # A subject's facts per record; the newest record is the largest (dated, date, rowid): undated ones count as oldest.
-_SUBJECT_FACTS = ("SELECT subject_key, subject_name, subject_code, org_code, reg_no, decision_date IS NOT NULL, "
-                  "coalesce(decision_date, ''), rowid, status = 'active' AND audience = 'public' FROM records")
+_SUBJECT_FACTS = ("SELECT subject_key, subject_name, subject_category, subject_code, org_code, reg_no, "
+                  "decision_date IS NOT NULL, coalesce(decision_date, ''), rowid, "
+                  "status = 'active' AND audience = 'public' FROM records")
 # Flush rebuilds every subject row in one pass when at least 1/_REBUILD_SHARE of the subjects are dirty.
 _REBUILD_SHARE = 4
 _FACET_SQL = {"record_type": "r.record_type", "district": "r.district", "authority": "r.authority",
@@ -150,15 +155,36 @@ class EmbeddedStore:
         # executescript commits on its own; the statements are idempotent (IF NOT EXISTS).
         db = self._db()
         db.executescript(_SCHEMA)
-        if "names" not in {row[1] for row in db.execute("PRAGMA table_info(subjects)")}:
+        if "names" not in _columns(db, "subjects"):
             # A store made before subjects kept their names: the column fills as subjects are refreshed.
             db.execute("ALTER TABLE subjects ADD COLUMN names TEXT NOT NULL DEFAULT ''")
-        if "semantic_key" not in {row[1] for row in db.execute("PRAGMA table_info(records)")}:
+        if "semantic_key" not in _columns(db, "records"):
             # A store made before semantic search: the column fills as records are reloaded (the analysis
             # version in the content hash makes a reload re-analyse them).
             db.execute("ALTER TABLE records ADD COLUMN semantic_key TEXT NOT NULL DEFAULT ''")
+        if "subject_category" not in _columns(db, "records"):
+            self._add_subject_categories()
+        if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'suggest_pending'").fetchone():
+            self._file_old_pending_forms()
         self._texts_written: set[str] = set()  # semantic keys whose text is stored
         self._matrices = MatrixCache()
+
+    def _add_subject_categories(self) -> None:
+        """Give a store made before records kept their subject's category in a column (subject rows read it
+        from the newest record's body) that column, filled from the bodies, in one transaction."""
+        with self._write() as db:
+            if "subject_category" not in _columns(db, "records"):  # another process may have added it first
+                db.execute("ALTER TABLE records ADD COLUMN subject_category TEXT NOT NULL DEFAULT ''")
+                db.execute("UPDATE records SET subject_category = json_extract(body, '$.subject_category')")
+
+    def _file_old_pending_forms(self) -> None:
+        """File the forms that a store made before suggest_queue still holds in its old queue (one row per
+        form), left by a load that was killed before its flush, and drop that queue."""
+        with self._write() as db:
+            if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'suggest_pending'").fetchone():
+                db.execute("INSERT OR IGNORE INTO suggest (form, key) SELECT form, key FROM suggest_pending "
+                           "ORDER BY 1, 2")
+                db.execute("DROP TABLE suggest_pending")
 
     # -- connections ---------------------------------------------------------------------------------
     def _db(self) -> sqlite3.Connection:
@@ -228,7 +254,8 @@ class EmbeddedStore:
             updates: list[tuple[object, ...]] = []
             fts: list[tuple[object, ...]] = []
             touched: set[str] = set()
-            forms: set[tuple[str, str]] = set()
+            named: set[tuple[str, str]] = set()  # (subject key, name) whose forms this batch writes
+            forms: list[tuple[str, bytes]] = []
             texts: dict[str, str] = {}
             for doc in latest.values():
                 old = existing.get(doc.id)
@@ -255,10 +282,10 @@ class EmbeddedStore:
                 touched.add(doc.subject_key)
                 if doc.semantic_key and doc.semantic_key not in self._texts_written:
                     texts[doc.semantic_key] = doc.semantic_text
-                named = (doc.subject_key, doc.subject_name)
-                if named not in self._forms_written:
-                    self._forms_written.add(named)
-                    forms.update((form, doc.subject_key) for form in doc.suggest_forms)
+                spelling = (doc.subject_key, doc.subject_name)
+                if spelling not in self._forms_written and spelling not in named:
+                    named.add(spelling)
+                    forms.append((doc.subject_key, orjson.dumps(doc.suggest_forms)))
             db.executemany(f"INSERT INTO records (rowid, {','.join(_RECORD_COLUMNS)}) "
                            f"VALUES (?, {','.join(_RECORD_PARAMS.values())})", inserts)
             db.executemany(f"UPDATE records SET {','.join(f'{c}={p}' for c, p in _RECORD_PARAMS.items())} "
@@ -267,14 +294,16 @@ class EmbeddedStore:
             db.executemany("INSERT INTO fts (rowid, name, text) VALUES (?, CAST(? AS TEXT), CAST(? AS TEXT))", fts)
             # Autocomplete forms land in the keyed table at flush, sorted: inserted batch by batch in random
             # order they cost more of a load's write time than the records themselves.
-            db.executemany("INSERT INTO suggest_pending (form, key) VALUES (?, ?)", forms)
+            db.executemany("INSERT INTO suggest_queue (key, forms) VALUES (?, CAST(? AS TEXT))", forms)
             db.executemany("INSERT OR IGNORE INTO semantic_texts (key, text) VALUES (?, ?)", texts.items())
             # Subject rows are derived from records; recomputing them once per load instead of once per
             # batch saves most of the writer's time. The dirty set commits with the records, so a killed
             # load leaves it for the rerun's flush. A first load's flush rebuilds every subject anyway.
             if not first_load:
                 db.executemany("INSERT OR IGNORE INTO dirty_subjects (key) VALUES (?)", [(k,) for k in touched])
-        self._texts_written.update(texts)  # after the commit: a rolled-back batch wrote nothing
+        # After the commit: a rolled-back batch wrote nothing.
+        self._texts_written.update(texts)
+        self._forms_written.update(named)
         return counts
 
     @staticmethod
@@ -346,15 +375,16 @@ class EmbeddedStore:
 
     @staticmethod
     def _file_forms(db: sqlite3.Connection) -> None:
-        db.execute("INSERT OR IGNORE INTO suggest (form, key) SELECT form, key FROM suggest_pending "
-                   "ORDER BY form, key")
-        db.execute("DELETE FROM suggest_pending")
+        db.execute("INSERT OR IGNORE INTO suggest (form, key) SELECT f.value, q.key FROM suggest_queue q, "
+                   "json_each(q.forms) f ORDER BY 1, 2")
+        db.execute("DELETE FROM suggest_queue")
 
     @staticmethod
     def _row(doc: AnalysedRecord, status: tuple[str, str, str | None], body: str | bytes) -> tuple[object, ...]:
         return (doc.id, doc.record_type, doc.subject_key, doc.subject_name, doc.subject_code, doc.org_code,
                 doc.reg_no, doc.document_number, doc.decision_date, doc.publish_until, doc.authority, doc.district,
-                doc.category, doc.amount, *status, doc.audience, doc.content_hash, body, doc.semantic_key)
+                doc.category, doc.amount, *status, doc.audience, doc.content_hash, body, doc.semantic_key,
+                doc.subject_category)
 
     @staticmethod
     def _refresh_subjects(db: sqlite3.Connection, keys: set[str]) -> None:
@@ -656,13 +686,19 @@ _MATRIX_COLUMNS = ("record_type", "district", "authority", "category", "decided"
 _NO_END = 2**31  # a publication window without end, as a day number
 
 
+def _columns(db: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+
+
 @dataclass(slots=True)
 class _SubjectFacts:
     name: str
+    category: str
     code: str
     org_code: str
     reg_no: str
-    newest: tuple[int, str, int]  # (dated, decision date, rowid) of the record that names the subject
+    newest: tuple[int, str, int]  # (dated, decision date, rowid) of the record that names the subject and
+    # gives its category
     public: int
     names: set[str]
     count: int = 1
@@ -677,11 +713,11 @@ def _subject_rows(db: sqlite3.Connection, keys: set[str] | None) -> list[tuple[o
     else:
         rows = db.execute(f"{_SUBJECT_FACTS} WHERE subject_key IN ({','.join('?' * len(keys))})", list(keys))
     subjects: dict[str, _SubjectFacts] = {}
-    for key, name, code, org_code, reg_no, dated, day, rowid, public in rows:
+    for key, name, category, code, org_code, reg_no, dated, day, rowid, public in rows:
         newest = (dated, day, rowid)
         facts = subjects.get(key)
         if facts is None:
-            subjects[key] = _SubjectFacts(name, code, org_code, reg_no, newest, public, {name})
+            subjects[key] = _SubjectFacts(name, category, code, org_code, reg_no, newest, public, {name})
             continue
         facts.count += 1
         facts.public += public
@@ -691,12 +727,9 @@ def _subject_rows(db: sqlite3.Connection, keys: set[str] | None) -> list[tuple[o
         facts.org_code = max(facts.org_code, org_code)
         facts.reg_no = max(facts.reg_no, reg_no)
         if newest > facts.newest:
-            facts.name, facts.newest = name, newest
-    categories = dict(db.execute(
-        "SELECT rowid, json_extract(body, '$.subject_category') FROM records "
-        "WHERE rowid IN (SELECT value FROM json_each(?))", (json.dumps([f.newest[2] for f in subjects.values()]),)))
-    return [(key, f.name, f.code, f.org_code, f.reg_no, categories[f.newest[2]], f.count, f.public,
-             "\x1f".join(sorted(f.names))) for key, f in sorted(subjects.items())]
+            facts.name, facts.category, facts.newest = name, category, newest
+    return [(key, f.name, f.code, f.org_code, f.reg_no, f.category, f.count, f.public, "\x1f".join(sorted(f.names)))
+            for key, f in sorted(subjects.items())]
 
 
 def _write_subjects(db: sqlite3.Connection, keys: set[str] | None, rows: list[tuple[object, ...]]) -> None:

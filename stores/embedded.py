@@ -7,7 +7,6 @@ indexer leaves the store as it was after its last complete batch, and rerunning 
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import sqlite3
@@ -15,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Literal
@@ -78,9 +77,6 @@ CREATE TABLE IF NOT EXISTS subjects (
     public_count INTEGER NOT NULL,
     names TEXT NOT NULL DEFAULT ''
 );
-CREATE INDEX IF NOT EXISTS subjects_code ON subjects(code);
-CREATE INDEX IF NOT EXISTS subjects_org_code ON subjects(org_code);
-CREATE INDEX IF NOT EXISTS subjects_reg_no ON subjects(reg_no);
 CREATE TABLE IF NOT EXISTS semantic_texts (key TEXT PRIMARY KEY, text TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS vectors (
     encoder TEXT NOT NULL,
@@ -98,6 +94,13 @@ CREATE TABLE IF NOT EXISTS suggest (
 -- as one JSON array (one row per name instead of one per form: a fifth of the inserts).
 CREATE TABLE IF NOT EXISTS suggest_queue (key TEXT NOT NULL, forms TEXT NOT NULL);
 """
+# The subjects' secondary indexes, dropped while every subject row is rewritten and built again after: kept up to
+# date row by row, their random keys made rewriting 372,000 subjects take twice as long.
+_SUBJECT_INDEXES = {
+    "subjects_code": "CREATE INDEX IF NOT EXISTS subjects_code ON subjects(code)",
+    "subjects_org_code": "CREATE INDEX IF NOT EXISTS subjects_org_code ON subjects(org_code)",
+    "subjects_reg_no": "CREATE INDEX IF NOT EXISTS subjects_reg_no ON subjects(reg_no)",
+}
 # The records' secondary indexes, which a first load builds once at its flush instead of row by row: records
 # arrive in random key order, and keeping three B-trees of random keys up to date cost a third of the
 # writer's time at a million records (bench/index_writer.py). Their absence marks a store whose first load
@@ -113,10 +116,16 @@ _RECORD_COLUMNS = ("id", "record_type", "subject_key", "subject_name", "subject_
                    "semantic_key", "subject_category")
 # Bound parameters per column: a document's body arrives as UTF-8 bytes, which SQLite would store as a blob.
 _RECORD_PARAMS = {column: "CAST(? AS TEXT)" if column == "body" else "?" for column in _RECORD_COLUMNS}
-# A subject's facts per record; the newest record is the largest (dated, date, rowid): undated ones count as oldest.
-_SUBJECT_FACTS = ("SELECT subject_key, subject_name, subject_category, subject_code, org_code, reg_no, "
-                  "decision_date IS NOT NULL, coalesce(decision_date, ''), rowid, "
-                  "status = 'active' AND audience = 'public' FROM records")
+# Every subject's row, aggregated by SQLite (which releases the GIL, and took 5 s at a million records where a pass
+# in Python took 13). The newest record, whose name and category the subject takes, is the largest of
+# (dated, decision date, rowid), spelt as text that sorts the same way, with the name and category appended; the
+# largest code of each kind wins (an unmasked code over its masked spelling: '*' sorts first); each distinct name
+# comes after a \x1f in a comma-separated list (group_concat takes no separator with DISTINCT).
+_SUBJECT_FACTS = ("SELECT subject_key, max((decision_date IS NOT NULL) || coalesce(decision_date, '') || "
+                  "printf('%012d', rowid) || char(31) || subject_name || char(31) || subject_category), "
+                  "max(subject_code), max(org_code), max(reg_no), count(*), "
+                  "sum(status = 'active' AND audience = 'public'), group_concat(DISTINCT char(31) || subject_name) "
+                  "FROM records")
 # Flush rebuilds every subject row in one pass when at least 1/_REBUILD_SHARE of the subjects are dirty.
 _REBUILD_SHARE = 4
 _FACET_SQL = {"record_type": "r.record_type", "district": "r.district", "authority": "r.authority",
@@ -154,7 +163,7 @@ class EmbeddedStore:
         self._frequencies: dict[tuple[str, str], int] = {}
         # executescript commits on its own; the statements are idempotent (IF NOT EXISTS).
         db = self._db()
-        db.executescript(_SCHEMA)
+        db.executescript(_SCHEMA + "".join(f"{sql};\n" for sql in _SUBJECT_INDEXES.values()))
         if "names" not in _columns(db, "subjects"):
             # A store made before subjects kept their names: the column fills as subjects are refreshed.
             db.execute("ALTER TABLE subjects ADD COLUMN names TEXT NOT NULL DEFAULT ''")
@@ -346,10 +355,10 @@ class EmbeddedStore:
         """A first load's flush, or one after most subjects changed: every subject row recomputed in one pass
         over the records in table order (instead of looking up each subject's records: 372,000 subjects of a
         million records, 35 → 25 s), the autocomplete forms filed and the missing indexes built, in the
-        transaction open on ``db``. The subjects are aggregated in Python on a connection of their own, which
-        reads what the load committed, while ``db`` files the forms and builds the indexes inside SQLite,
-        which releases the GIL: the two halves run on both cores (a million-record first load's flush took
-        37–42 s on one core, 20–24 s on two)."""
+        transaction open on ``db``. The subjects are aggregated on a connection of their own, which reads what
+        the load committed, while ``db`` files the forms and builds the indexes: SQLite releases the GIL, so
+        the two halves run on both cores (a million-record first load's flush took 37–42 s on one core, 20–24 s
+        on two, when the subjects were still aggregated in Python)."""
         with ThreadPoolExecutor(1, thread_name_prefix="subject-rebuild") as pool:
             aggregated = pool.submit(self._read_every_subject)
             self._file_forms(db)
@@ -361,16 +370,9 @@ class EmbeddedStore:
 
     def _read_every_subject(self) -> list[tuple[object, ...]]:
         reader = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        collecting = gc.isenabled()
-        # The pass creates a few objects per subject that all live until it ends; each collection of the
-        # oldest generation would walk all of them again (a million records: 16 → 11 s).
-        gc.disable()
         try:
-            reader.execute("BEGIN")  # one snapshot for both of its queries
             return _subject_rows(reader, None)
         finally:
-            if collecting:
-                gc.enable()
             reader.close()
 
     @staticmethod
@@ -690,56 +692,36 @@ def _columns(db: sqlite3.Connection, table: str) -> set[str]:
     return {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
 
 
-@dataclass(slots=True)
-class _SubjectFacts:
-    name: str
-    category: str
-    code: str
-    org_code: str
-    reg_no: str
-    newest: tuple[int, str, int]  # (dated, decision date, rowid) of the record that names the subject and
-    # gives its category
-    public: int
-    names: set[str]
-    count: int = 1
-
-
 def _subject_rows(db: sqlite3.Connection, keys: set[str] | None) -> list[tuple[object, ...]]:
     """The subject rows of ``keys`` (None: of every subject), computed from their records. A subject's name
     and category are those of its newest record (by decision date, then by load order); its names are all
     the names its records carry."""
     if keys is None:
-        rows = db.execute(_SUBJECT_FACTS)
+        rows = db.execute(f"{_SUBJECT_FACTS} GROUP BY subject_key")
     else:
-        rows = db.execute(f"{_SUBJECT_FACTS} WHERE subject_key IN ({','.join('?' * len(keys))})", list(keys))
-    subjects: dict[str, _SubjectFacts] = {}
-    for key, name, category, code, org_code, reg_no, dated, day, rowid, public in rows:
-        newest = (dated, day, rowid)
-        facts = subjects.get(key)
-        if facts is None:
-            subjects[key] = _SubjectFacts(name, category, code, org_code, reg_no, newest, public, {name})
-            continue
-        facts.count += 1
-        facts.public += public
-        facts.names.add(name)
-        # The largest code of each kind: an unmasked code wins over its masked spelling ('*' sorts first).
-        facts.code = max(facts.code, code)
-        facts.org_code = max(facts.org_code, org_code)
-        facts.reg_no = max(facts.reg_no, reg_no)
-        if newest > facts.newest:
-            facts.name, facts.category, facts.newest = name, category, newest
-    return [(key, f.name, f.code, f.org_code, f.reg_no, f.category, f.count, f.public, "\x1f".join(sorted(f.names)))
-            for key, f in sorted(subjects.items())]
+        rows = db.execute(f"{_SUBJECT_FACTS} WHERE subject_key IN ({','.join('?' * len(keys))}) GROUP BY subject_key",
+                          list(keys))
+    subjects: list[tuple[object, ...]] = []
+    for key, newest, code, org_code, reg_no, count, public, names in rows:
+        _, name, category = newest.split("\x1f")
+        subjects.append((key, name, code, org_code, reg_no, category, count, public,
+                         "\x1f".join(sorted(names[1:].split(",\x1f")))))
+    subjects.sort()
+    return subjects
 
 
 def _write_subjects(db: sqlite3.Connection, keys: set[str] | None, rows: list[tuple[object, ...]]) -> None:
     """Replace the subject rows of ``keys`` (None: every subject row) with ``rows``."""
     if keys is None:
         db.execute("DELETE FROM subjects")
+        for name in _SUBJECT_INDEXES:
+            db.execute(f"DROP INDEX IF EXISTS {name}")
     else:
         db.execute(f"DELETE FROM subjects WHERE key IN ({','.join('?' * len(keys))})", list(keys))
     db.executemany("INSERT INTO subjects (key, name, code, org_code, reg_no, category, record_count, public_count, "
                    "names) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    for sql in _SUBJECT_INDEXES.values():
+        db.execute(sql)
 
 
 def _day(iso: str | None, missing: int) -> int:

@@ -91,7 +91,7 @@ CREATE TABLE IF NOT EXISTS suggest (
     PRIMARY KEY (form, key)
 ) WITHOUT ROWID;
 -- Autocomplete forms written with their records and filed into suggest at flush: a subject name's forms
--- as one JSON array (one row per name instead of one per form: a fifth of the inserts).
+-- as one JSON array (one row per name instead of one per form: a seventh of the inserts).
 CREATE TABLE IF NOT EXISTS suggest_queue (key TEXT NOT NULL, forms TEXT NOT NULL);
 """
 # The subjects' secondary indexes, dropped while every subject row is rewritten and built again after: kept up to

@@ -43,4 +43,3 @@ def test_subjects_refreshed_one_by_one_equal_the_one_pass_rebuild(indexed: tuple
         assert db.execute("SELECT count(*) FROM dirty_subjects").fetchone() == (0,)
     assert {row[0]: row for row in db.execute(SUBJECT_ROWS)} == rebuilt
     store.close()
-

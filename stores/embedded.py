@@ -352,13 +352,12 @@ class EmbeddedStore:
                 db.executemany("DELETE FROM dirty_subjects WHERE key = ?", [(k,) for k in keys])
 
     def _rebuild(self, db: sqlite3.Connection, missing: Sequence[str]) -> None:
-        """A first load's flush, or one after most subjects changed: every subject row recomputed in one pass
-        over the records in table order (instead of looking up each subject's records: 372,000 subjects of a
-        million records, 35 → 25 s), the autocomplete forms filed and the missing indexes built, in the
-        transaction open on ``db``. The subjects are aggregated on a connection of their own, which reads what
-        the load committed, while ``db`` files the forms and builds the indexes: SQLite releases the GIL, so
-        the two halves run on both cores (a million-record first load's flush took 37–42 s on one core, 20–24 s
-        on two, when the subjects were still aggregated in Python)."""
+        """A first load's flush, or one after most subjects changed: every subject row recomputed in one
+        aggregation over all records (instead of looking up each subject's records), the autocomplete forms filed
+        and the missing indexes built, in the transaction open on ``db``. The subjects are aggregated on a
+        connection of their own, which reads what the load committed, while ``db`` files the forms and builds the
+        indexes: SQLite releases the GIL, so the two halves run on both cores (a million-record first load's flush
+        took 37–42 s on one core, 20–24 s on two, when the subjects were still aggregated in Python)."""
         with ThreadPoolExecutor(1, thread_name_prefix="subject-rebuild") as pool:
             aggregated = pool.submit(self._read_every_subject)
             self._file_forms(db)
@@ -720,8 +719,9 @@ def _write_subjects(db: sqlite3.Connection, keys: set[str] | None, rows: list[tu
         db.execute(f"DELETE FROM subjects WHERE key IN ({','.join('?' * len(keys))})", list(keys))
     db.executemany("INSERT INTO subjects (key, name, code, org_code, reg_no, category, record_count, public_count, "
                    "names) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    for sql in _SUBJECT_INDEXES.values():
-        db.execute(sql)
+    if keys is None:
+        for sql in _SUBJECT_INDEXES.values():
+            db.execute(sql)
 
 
 def _day(iso: str | None, missing: int) -> int:

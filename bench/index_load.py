@@ -2,8 +2,8 @@
 bench/semantic_load.py for their cost), next to the bare analysis rate of the same records (the same
 pipeline writing to a store that discards), with peak memory and CPU time of the whole process tree. The bare
 analysis runs just before and just after the end-to-end load and the ratio is taken to the mean of the two: this
-VM's speed drifts by a fifth within minutes, and a single baseline taken minutes earlier measured the drift as much
-as the load.
+VM's speed drifts by a fifth and more within minutes, and a single baseline taken minutes earlier measured the
+drift as much as the load.
 
 Run: python bench/index_load.py --records 1000000   (appends to bench/RESULTS.md)
 """

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -33,8 +33,8 @@ from stores.base import UpsertCounts
 class DiscardingStore:
     """Accepts batches and drops them: what remains is reading, validation and analysis."""
 
-    def upsert(self, docs: Sequence[AnalysedRecord]) -> UpsertCounts:
-        return UpsertCounts(inserted=len(docs))
+    def upsert_batches(self, batches: Iterable[Sequence[AnalysedRecord]]) -> UpsertCounts:
+        return UpsertCounts(inserted=sum(len(docs) for docs in batches))
 
     def flush(self) -> None:
         """Nothing derived to bring up to date."""

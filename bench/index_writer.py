@@ -1,7 +1,7 @@
 """Where the embedded store's write time goes during a load. The load hands a store its analysed documents in
-transactions of up to WRITE_ROWS; those of a corpus are collected in memory first (analysis is not timed here:
-bench/index_load.py measures it), then written into a fresh store one transaction at a time with each SQL
-statement timed, then flushed.
+transactions of about TRANSACTION_ROWS, in batches of WRITE_ROWS; those of a corpus are collected in memory first
+(analysis is not timed here: bench/index_load.py measures it), then written into a fresh store one transaction at
+a time with each SQL statement timed, then flushed.
 
 Run: python bench/index_writer.py --records 300000   (appends to bench/RESULTS.md)
 """
@@ -21,20 +21,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import OUT, generated_corpus, record
 from indexer.analysis import AnalysedRecord
-from indexer.pipeline import WRITE_ROWS, load
+from indexer.pipeline import TRANSACTION_ROWS, WRITE_ROWS, load
 from stores.base import UpsertCounts
 from stores.embedded import EmbeddedStore
 
 
 class Collector:
-    """A store that keeps the batches (the load's transactions) it is given."""
+    """A store that keeps the transactions (lists of batches) it is given."""
 
     def __init__(self) -> None:
-        self.batches: list[list[AnalysedRecord]] = []
+        self.transactions: list[list[Sequence[AnalysedRecord]]] = []
 
-    def upsert(self, docs: Sequence[AnalysedRecord]) -> UpsertCounts:
-        self.batches.append(list(docs))
-        return UpsertCounts(inserted=len(docs))
+    def upsert_batches(self, batches: Iterable[Sequence[AnalysedRecord]]) -> UpsertCounts:
+        self.transactions.append(list(batches))
+        return UpsertCounts(inserted=sum(len(docs) for docs in self.transactions[-1]))
 
     def flush(self) -> None:
         """Nothing derived to bring up to date."""
@@ -79,18 +79,18 @@ def main() -> None:
     files = generated_corpus(args.records, args.seed, name=f"corpus-{args.records}")
     collected = Collector()
     load(files, collected, reject_dir=OUT / "writer-rejects")  # type: ignore[arg-type]
-    rows = sum(len(b) for b in collected.batches)
+    rows = sum(len(docs) for batches in collected.transactions for docs in batches)
 
     data = OUT / f"writer-{args.records}"
     shutil.rmtree(data, ignore_errors=True)
     store = TimedStore(data)
     marks: list[tuple[int, float]] = []
     written, upsert = 0, 0.0
-    for batch in collected.batches:
+    for batches in collected.transactions:
         started = time.perf_counter()
-        store.upsert(batch)
+        store.upsert_batches(batches)
         upsert += time.perf_counter() - started
-        written += len(batch)
+        written += sum(len(docs) for docs in batches)
         if not marks or written - marks[-1][0] >= rows // 5:
             marks.append((written, upsert))
     started = time.perf_counter()
@@ -105,7 +105,7 @@ def main() -> None:
     growth = " → ".join(f"{n:,}: {t / n * 1e6:,.0f}" for n, t in marks[1:])
     body = f"""
 Corpus: `credit-search generate --records {args.records} --seed {args.seed}`; {rows:,} analysed records in
-{len(collected.batches):,} transactions of up to {WRITE_ROWS:,} (as the load handed them to the store), written in one process into a fresh
+{len(collected.transactions):,} transactions of about {TRANSACTION_ROWS:,} in batches of {WRITE_ROWS:,} (as the load handed them to the store), written in one process into a fresh
 embedded store (no analysis, no transfer between processes: the writer alone).
 
 Upsert {upsert:,.1f} s ({upsert_us:,.0f} µs per record, {rows / upsert:,.0f} records/s), then flush {flush:,.1f} s

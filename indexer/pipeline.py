@@ -14,6 +14,7 @@ import gc
 import heapq
 import multiprocessing
 import os
+import queue
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -35,10 +36,16 @@ from indexer.rows import build_record
 from stores.base import Store, UpsertCounts
 
 BATCH_ROWS = 2000
-# Documents per write transaction. Records are keyed by random ids, so each transaction rewrites index pages
-# all over the file; five analysis batches per transaction rewrite each page fewer times (125 instead of 162
-# µs per record in the writer over 300,000 records, bench/index_writer.py).
-WRITE_ROWS = 10000
+# Documents handed to the store's writer at a time, and per write transaction. Records are keyed by random ids,
+# so each commit rewrites index pages all over the file: 30,000 records per transaction rewrite each page fewer
+# times than 10,000 (a million records: 1.2 GB less written, 7 % less time; bench/RESULTS.md), while the writer
+# holds no more than a batch or two of them (a million-record load held 10,000-record transactions whole:
+# 20,000 or 40,000 records per transaction raised its peak memory by 180 and 390 MiB).
+WRITE_ROWS = 5000
+TRANSACTION_ROWS = 30000
+# Analysis batches in flight beyond two per worker: enough that the workers do not run dry while the main thread
+# waits for the writer.
+QUEUED_BATCHES = 5
 # Added to the analysis workers' niceness, so that the process that reads and writes comes first.
 WORKER_NICENESS = 10
 REJECT_HEADERS = ("源文件", "行号", "字段", "值", "原因")
@@ -204,15 +211,18 @@ def _batches(rows: Iterator[RawRow]) -> Iterator[list[RawRow]]:
 
 
 class _StoreWriter:
-    """Writes analysed documents in transactions of about WRITE_ROWS, in the order they were given, from a
-    thread of its own: SQLite releases the GIL while it works and waits for the disk, so the main thread
-    meanwhile reads the next rows and hands them to the workers (a 200,000-record load took 55 instead of
-    62 seconds). One transaction is written at a time; the next waits for it, which bounds memory."""
+    """Writes analysed documents in the order they were given, from a thread of its own: SQLite releases the GIL
+    while it works and waits for the disk, so the main thread meanwhile reads the next rows and hands them to the
+    workers (a 200,000-record load took 55 instead of 62 seconds). Documents go to the store in batches of
+    WRITE_ROWS through one ``upsert_batches`` call per transaction of about TRANSACTION_ROWS; one batch waits while
+    the writer writes another, which bounds memory, and one transaction is written at a time."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
         self._pending: list[AnalysedRecord] = []
         self._counts: UpsertCounts | None = None
+        self._stream: queue.Queue[list[AnalysedRecord] | None] | None = None  # the open transaction's batches
+        self._streamed = 0  # documents handed to the open transaction
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="store-writer")
         self._writing: Future[None] | None = None
 
@@ -223,33 +233,64 @@ class _StoreWriter:
             self._counts = counts
         self._pending.extend(docs)
         if len(self._pending) >= WRITE_ROWS:
-            self.flush()
+            self._hand_over()
+            if self._streamed >= TRANSACTION_ROWS:
+                self._end_transaction()
 
     def flush(self) -> None:
-        """Start writing what is pending, after the transaction being written (whose error is raised)."""
-        self.wait()
-        if self._pending and self._counts is not None:
-            self._writing = self._thread.submit(self._write, self._pending, self._counts)
+        """Hand over what is pending and end the open transaction (the writer commits it; see wait)."""
+        self._hand_over()
+        self._end_transaction()
+
+    def _hand_over(self) -> None:
+        if not self._pending or self._counts is None:
+            return
+        if self._stream is None:
+            self.wait()
+            self._stream = queue.Queue(maxsize=1)
+            self._writing = self._thread.submit(self._write, self._stream, self._counts)
+        self._send(self._pending)
+        self._streamed += len(self._pending)
         self._pending = []
 
-    def _write(self, docs: list[AnalysedRecord], counts: UpsertCounts) -> None:
-        counts.add(self._store.upsert(docs))
+    def _end_transaction(self) -> None:
+        if self._stream is not None:
+            self._send(None)
+            self._stream, self._streamed = None, 0
+
+    def _send(self, batch: list[AnalysedRecord] | None) -> None:
+        assert self._stream is not None and self._writing is not None
+        while True:
+            try:
+                self._stream.put(batch, timeout=0.1)
+                return
+            except queue.Full:
+                if self._writing.done():  # the writer failed and reads no more: raise its error
+                    self._writing.result()
+                    raise RuntimeError("store writer stopped before the end of its transaction") from None
+
+    def _write(self, stream: queue.Queue[list[AnalysedRecord] | None], counts: UpsertCounts) -> None:
+        counts.add(self._store.upsert_batches(iter(stream.get, None)))
 
     def run(self, task: Callable[[], None]) -> None:
         """Run ``task`` on the writing thread once everything handed to it is written, and wait for it
         (the store's flush: one connection and its page cache serve the whole load)."""
+        self.flush()
         self.wait()
         self._thread.submit(task).result()
 
     def wait(self) -> None:
-        """Wait until everything handed to the thread is written."""
+        """Wait until every ended transaction is written (its error is raised here)."""
         if self._writing is not None:
             writing, self._writing = self._writing, None
             writing.result()
 
     def close(self) -> None:
-        """Wait for the transaction being written (not for pending documents) and end the thread."""
+        """End the open transaction with the batches already handed over (not the pending documents), wait for
+        it and end the thread."""
         try:
+            self._pending = []
+            self._end_transaction()
             self.wait()
         finally:
             self._thread.shutdown()
@@ -307,7 +348,6 @@ def load(paths: Sequence[Path], store: Store, record_type: RecordType | None = N
                 summary.unusable.append(str(exc))
         for pool in pools:
             pool.shutdown()  # idle from here on: their caches need not stay in memory during the flush
-        writer.flush()
         writer.run(store.flush)
     finally:
         writer.close()
@@ -355,7 +395,7 @@ def _load_table(source: str, headers: list[str], rows: Iterator[RawRow], record_
                             for pool, part in zip(pools, parts, strict=True) if part])
             # Keep a bounded number of batches in flight so memory stays flat on large files, but enough that
             # the workers do not run dry while the main thread waits for a transaction to be written.
-            while len(pending) > len(pools) * 2 + WRITE_ROWS // BATCH_ROWS:
+            while len(pending) > len(pools) * 2 + QUEUED_BATCHES:
                 consume(_merge([future.result() for future in pending.pop(0)]))
     finally:
         # Also when the file turns unreadable part-way: batches already read are stored, not dropped.

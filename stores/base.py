@@ -150,6 +150,12 @@ class Store(Protocol):
         stored correction (repaired, withdrawn) survives a reload of the same source row."""
         ...
 
+    def upsert_batches(self, batches: Iterable[Sequence[AnalysedRecord]]) -> UpsertCounts:
+        """Upsert batches as they come, as ``upsert`` each, in one transaction where the store has them: a load
+        streams its batches through one call, so the store commits once for many batches while holding only the
+        batch at hand. A record that an earlier batch of the same call wrote counts as updated or unchanged."""
+        ...
+
     def flush(self) -> None:
         """Bring derived data (subjects, suggestions) up to date with every upsert so far. Loads call it
         at their end; readers see subjects as of the last flush."""

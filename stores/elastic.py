@@ -12,7 +12,7 @@ import base64
 import hashlib
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from typing import Any, Literal
 
@@ -297,6 +297,13 @@ class ElasticStore:
                                                max_backoff=30, raise_on_error=False, chunk_size=1000):
             if not ok:
                 raise StoreUnavailable(f"bulk write failed: {item}")
+
+    def upsert_batches(self, batches: Iterable[Sequence[AnalysedRecord]]) -> UpsertCounts:
+        # Elasticsearch has no transactions: each batch is its own bulk request and subject refresh.
+        counts = UpsertCounts()
+        for docs in batches:
+            counts.add(self.upsert(docs))
+        return counts
 
     def upsert(self, docs: Sequence[AnalysedRecord]) -> UpsertCounts:
         self._ensure()

@@ -4,7 +4,8 @@ rows routed to workers by subject are stored in file order."""
 import gc
 import random
 import sqlite3
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pytest
@@ -73,15 +74,39 @@ def test_a_load_written_from_its_thread_is_whole_in_the_database_file_once_close
 
 
 class _FailingStore(EmbeddedStore):
-    def upsert(self, docs: Sequence[AnalysedRecord]) -> UpsertCounts:
+    """Fails once it has read ``good`` batches of a transaction."""
+
+    def __init__(self, data_dir: Path, good: int) -> None:
+        super().__init__(data_dir)
+        self.good = good
+
+    def upsert_batches(self, batches: Iterable[Sequence[AnalysedRecord]]) -> UpsertCounts:
+        for read, _ in enumerate(batches, start=1):
+            if read > self.good:
+                break
         raise sqlite3.OperationalError("database or disk is full")
 
 
-def test_a_write_error_ends_the_load_instead_of_being_lost_in_the_writer_thread(tmp_path: Path) -> None:
+@pytest.mark.parametrize("good", [0, 1])
+def test_a_write_error_ends_the_load_instead_of_being_lost_in_the_writer_thread(tmp_path: Path, good: int) -> None:
+    # 25,000 rows: the writer fails at its first or second batch while the main thread still has batches to hand it.
     path = tmp_path / "penalties.csv"
-    path.write_text(HEADER + "清远市恒达建筑工程有限公司,清市监罚〔2026〕1号,2026-05-01,清远市市场监督管理局\r\n",
-                    encoding="utf-8")
+    rows = (f"清远市恒达建筑工程有限公司,清市监罚〔2026〕{i}号,2026-05-01,清远市市场监督管理局\r\n"
+            for i in range(25000))
+    path.write_text(HEADER + "".join(rows), encoding="utf-8")
     assert gc.isenabled()
-    with pytest.raises(sqlite3.OperationalError, match="disk is full"):
-        load([path], _FailingStore(tmp_path / "data"), reject_dir=tmp_path, workers=1)
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            load([path], _FailingStore(tmp_path / "data", good), reject_dir=tmp_path, workers=1)
+        except BaseException as exc:  # the test inspects whatever ended the load
+            outcome.append(exc)
+
+    loading = threading.Thread(target=run, daemon=True)  # a daemon: a load that hangs fails the test, not the run
+    loading.start()
+    loading.join(timeout=60)
+    assert not loading.is_alive(), "the load waits for a writer that has failed"
+    assert len(outcome) == 1 and isinstance(outcome[0], sqlite3.OperationalError)
+    assert "disk is full" in str(outcome[0])
     assert gc.isenabled()  # the load pauses garbage collection; the process that called it collects again

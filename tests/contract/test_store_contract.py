@@ -106,6 +106,35 @@ def test_upsert_counts_and_idempotence(store: Store) -> None:
     assert duplicate_in_batch.inserted == 0 and duplicate_in_batch.unchanged == 2
 
 
+def test_batches_of_one_call_are_upserted_in_order(store: Store) -> None:
+    docs = corpus()
+    changed = penalty(HENGDA_NAME, HENGDA, "清城市监罚〔2026〕1号", "2026-02-11", "施工工地扬尘，已整改")
+    assert changed.id == docs[0].id
+    # A generator, as a load streams its batches: the later batches see what the earlier ones wrote.
+    counts = store.upsert_batches(batch for batch in (docs[:3], docs[3:], [changed], [docs[1]]))
+    assert (counts.inserted, counts.updated, counts.unchanged) == (5, 1, 1)
+    stored = store.get(docs[0].id)
+    assert store.count() == 5 and stored is not None and stored.details["facts"] == "施工工地扬尘，已整改"
+
+
+def test_an_embedded_transaction_that_fails_leaves_nothing_behind(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path)
+    docs = corpus()
+
+    def failing() -> Iterator[list[AnalysedRecord]]:
+        yield docs[:3]
+        raise OSError("读取中断")
+
+    with pytest.raises(OSError, match="读取中断"):
+        store.upsert_batches(failing())
+    assert store.count() == 0
+    # The rolled-back batches' autocomplete forms count as unwritten: a later load writes them.
+    assert store.upsert_batches([docs]).inserted == 5
+    store.flush()
+    assert [s.code for s in store.suggest("恒达", 10)] == [HENGDA]
+    store.close()
+
+
 def test_checksum_does_not_depend_on_load_order(store: Store, tmp_path: Path) -> None:
     store.upsert(corpus())
     other = EmbeddedStore(tmp_path / "other")

@@ -38,7 +38,7 @@ from stores.base import Store, UpsertCounts
 BATCH_ROWS = 2000
 # Documents handed to the store's writer at a time, and per write transaction. Records are keyed by random ids,
 # so each commit rewrites index pages all over the file: 30,000 records per transaction rewrite each page fewer
-# times than 10,000 (a million records: 1.2 GB less written; the writer alone 44 instead of 56 µs per record,
+# times than 10,000 (a million records: 1.2 GB less written; the writer alone 44–46 instead of 56 µs per record,
 # bench/index_writer.py), while the writer holds no more than two batches of them (a million-record load that
 # held its 10,000-record transactions whole peaked 180 and 390 MiB higher with 20,000 and 40,000).
 WRITE_ROWS = 5000

@@ -283,7 +283,7 @@ class EmbeddedStore:
     def upsert_batches(self, batches: Iterable[Sequence[AnalysedRecord]]) -> UpsertCounts:
         """Every batch in one transaction. Records arrive in random id order, so each commit rewrites most pages
         of the id index: at a million records, committing once per 30,000 records instead of once per 10,000
-        wrote 1.2 GB less and took the writer 44 instead of 56 µs per record (bench/index_writer.py)."""
+        wrote 1.2 GB less and took the writer 44–46 instead of 56 µs per record (bench/index_writer.py)."""
         with self._write() as db:
             # The write lock is held, so the next rowids are ours: rows and their FTS entries are written
             # in two executemany calls per batch instead of one round trip per record.

@@ -122,17 +122,20 @@ _RECORD_COLUMNS = ("id", "record_type", "subject_key", "subject_name", "subject_
                    "semantic_key", "subject_category")
 # Bound parameters per column: a document's body arrives as UTF-8 bytes, which SQLite would store as a blob.
 _RECORD_PARAMS = {column: "CAST(? AS TEXT)" if column == "body" else "?" for column in _RECORD_COLUMNS}
-# A new record's row, derived from _RECORD_COLUMNS: an analysed document's leading fields (id … audience) are
+# A record's row, derived from _RECORD_COLUMNS: an analysed document's leading fields (id … audience) are
 # records columns of the same names and come as one slice, its other columns in one attrgetter call, and a new
 # record's status as literals, so the single writing thread, which the whole load waits on, spends no Python
-# attribute access per column.
+# attribute access per column. An update binds the status, which a stored correction may have set.
 _LEADING = AnalysedRecord._fields[:AnalysedRecord._fields.index("audience") + 1]
 _STATUS_COLUMNS = {"status": f"'{Status.ACTIVE.value}'", "status_reason": "''", "status_date": "NULL"}
 _TRAILING = tuple(c for c in _RECORD_COLUMNS if c not in _LEADING and c not in _STATUS_COLUMNS)
+_BODY = _TRAILING.index("body")
 _trailing_values = attrgetter(*_TRAILING)
 _INSERT_RECORD = "INSERT INTO records ({}) VALUES ({})".format(
     ",".join([*_LEADING, "rowid", *_TRAILING, *_STATUS_COLUMNS]),
     ",".join(["?"] * (len(_LEADING) + 1) + [_RECORD_PARAMS[c] for c in _TRAILING] + [*_STATUS_COLUMNS.values()]))
+_UPDATE_RECORD = "UPDATE records SET {} WHERE rowid=?".format(
+    ",".join(f"{c}={_RECORD_PARAMS[c]}" for c in (*_LEADING, *_TRAILING, *_STATUS_COLUMNS)))
 # Every subject's row, aggregated by SQLite, which releases the GIL (a million records: 6 s, where the same rows
 # aggregated in Python took 18). The newest record, whose name and category the subject takes, is the largest of
 # (dated, decision date, rowid), spelt as text that sorts the same way, with the name and category appended; the
@@ -339,8 +342,7 @@ class EmbeddedStore:
         counts.inserted += len(inserts)
         counts.updated += len(updates)
         db.executemany(_INSERT_RECORD, inserts)
-        db.executemany(f"UPDATE records SET {','.join(f'{c}={p}' for c, p in _RECORD_PARAMS.items())} "
-                       f"WHERE rowid=?", updates)
+        db.executemany(_UPDATE_RECORD, updates)
         db.executemany("DELETE FROM fts WHERE rowid=?", [(u[-1],) for u in updates])
         db.executemany("INSERT INTO fts (rowid, name, text) VALUES (?, CAST(? AS TEXT), CAST(? AS TEXT))", fts)
         # Autocomplete forms land in the keyed table at flush, sorted: inserted batch by batch in random
@@ -420,19 +422,16 @@ class EmbeddedStore:
 
     @staticmethod
     def _row(doc: AnalysedRecord, old: tuple[object, ...]) -> tuple[object, ...]:
-        """The column values (in the order of _RECORD_COLUMNS) of a stored record that ``doc`` replaces; ``old``
-        holds the stored record's rowid, content hash, subject key, status, status reason and status date."""
-        status: tuple[object, ...] = (Status.ACTIVE.value, "", None)
-        body: str | bytes = doc.body
-        if old[3] != Status.ACTIVE:
-            # A correction (repair, withdrawal) outlives a reload of the same source row.
-            status = old[3:6]
-            when = date.fromisoformat(str(old[5])) if old[5] else None
-            body = with_status(body, Status(str(old[3])), str(old[4]), when)
-        return (doc.id, doc.record_type, doc.subject_key, doc.subject_name, doc.subject_code, doc.org_code,
-                doc.reg_no, doc.document_number, doc.decision_date, doc.publish_until, doc.authority, doc.district,
-                doc.category, doc.amount, *status, doc.audience, doc.content_hash, body, doc.semantic_key,
-                doc.subject_category)
+        """The column values (in the order of _UPDATE_RECORD, without the rowid) of a stored record that ``doc``
+        replaces; ``old`` holds the stored record's rowid, content hash, subject key, status, status reason and
+        status date."""
+        trailing = _trailing_values(doc)
+        if old[3] == Status.ACTIVE:
+            return (*doc[:len(_LEADING)], *trailing, Status.ACTIVE.value, "", None)
+        # A correction (repair, withdrawal) outlives a reload of the same source row.
+        when = date.fromisoformat(str(old[5])) if old[5] else None
+        body = with_status(doc.body, Status(str(old[3])), str(old[4]), when)
+        return (*doc[:len(_LEADING)], *trailing[:_BODY], body, *trailing[_BODY + 1:], *old[3:6])
 
     @staticmethod
     def _refresh_subjects(db: sqlite3.Connection, keys: set[str]) -> None:

@@ -74,7 +74,7 @@ def test_a_load_written_from_its_thread_is_whole_in_the_database_file_once_close
 
 
 class _FailingStore(EmbeddedStore):
-    """Fails once it has read ``good`` batches of a transaction."""
+    """Fails at the batch of a transaction that follows its first ``good``."""
 
     def __init__(self, data_dir: Path, good: int) -> None:
         super().__init__(data_dir)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,7 @@ def test_publication_rules_hold_after_fusion(client: httpx.Client, staff: httpx.
     hidden = [r for r in _records(store, EVERYTHING) if semantic_text(r) and not PUBLIC.allows(r)]
     chosen = [next(r for r in hidden if r.status is s and distinct(r)) for s in (Status.WITHDRAWN, Status.REPAIRED)]
     # And active records hidden for being past their publication end or published to a specific scope only.
-    chosen += [r for r in hidden if r.status is Status.ACTIVE and distinct(r)][:4]
+    chosen += islice((r for r in hidden if r.status is Status.ACTIVE and distinct(r)), 4)
     assert len(chosen) == 6
     for record in chosen:
         # The record's own text is nearest to itself: staff find it, the public never do.

@@ -152,6 +152,16 @@ def test_a_correction_survives_a_reload(store: Store) -> None:
     store.upsert(corpus())
     record = store.get(docs[0].id)
     assert record is not None and record.status is Status.WITHDRAWN and record.status_reason == "异议核实后撤销"
+    # Also when the department sends the row again with new content: the record updates and stays withdrawn.
+    changed = penalty(HENGDA_NAME, HENGDA, "清城市监罚〔2026〕1号", "2026-02-11", "施工工地扬尘，已整改")
+    assert store.upsert([changed]).updated == 1
+    record = store.get(docs[0].id)
+    assert record is not None and record.details["facts"] == "施工工地扬尘，已整改"
+    assert (record.status, record.status_reason, record.status_date) == (Status.WITHDRAWN, "异议核实后撤销",
+                                                                         date(2026, 10, 1))
+    rectified = [Clause("text", (("整改",),))]
+    assert store.search(rectified, _filters(visibility=EVERYTHING), limit=10).total == 1  # staff see it
+    assert store.search(rectified, _filters(), limit=10).total == 0  # the public view still hides it
 
 
 def test_search_by_name_text_and_filters(store: Store) -> None:

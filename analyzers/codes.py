@@ -7,6 +7,7 @@ Every validator returns a :class:`CodeCheck` whose ``reason`` is a Chinese sente
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -216,21 +217,61 @@ def mask_id_number(value: str) -> str:
     return code[:4] + "*" * (len(code) - 8) + code[-4:]
 
 
-_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
+# A run of digits (ASCII or full-width) in which single spaces or hyphens may separate groups, long enough to hold
+# a resident ID number: how people write one (4418 0219 7505 0505 07, 441802-19750505-0507), whatever comes
+# before or after it (ID441802…, 张三441802…, …0507号).
+_DIGIT = "0-9\uff10-\uff19"
+_SEPARATORS = frozenset(" \u3000-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\uff0d")
+_SEPARATOR = re.escape("".join(sorted(_SEPARATORS)))
+_ID_RUN = re.compile(f"[{_DIGIT}](?:[{_SEPARATOR}]?[{_DIGIT}])*(?:[{_SEPARATOR}]?[XxＸｘ](?![0-9A-Za-z]))?")
+_ID_RUN_MIN = 15
+# Most texts hold no run of 15 digits at all: one search tells.
+_LONG_RUN = re.compile(f"[{_DIGIT}](?:[{_SEPARATOR}]?[{_DIGIT}]){{{_ID_RUN_MIN - 1}}}")
+_ASCII_DIGITS = str.maketrans("０１２３４５６７８９ｘＸ", "0123456789XX")
+
+
+def _id_windows(digits: str, group_starts: set[int], group_ends: set[int]) -> Iterator[tuple[int, int]]:
+    """The (start, end) of each resident ID number in a run of ``digits`` whose groups start and end at the given
+    offsets: an 18- or 15-character number laid out like an ID that fills whole groups, or an 18-character one
+    with a correct check character anywhere (an ID number glued to other digits)."""
+    start = 0
+    while start <= len(digits) - _ID_RUN_MIN:
+        for size in (18, 15):
+            window = digits[start:start + size]
+            if len(window) < size or "X" in window[:-1] or (size == 15 and "X" in window):
+                continue
+            whole = start in group_starts and start + size in group_ends
+            if is_id_card_like(window) and (whole or (size == 18 and id_card_check_char(window[:17]) == window[17])):
+                yield start, start + size
+                start += size
+                break
+        else:
+            start += 1
 
 
 def mask_id_numbers_in_text(text: str) -> str:
-    """Mask every resident ID number inside free text.
+    """Mask every resident ID number inside free text, however it is spelt: full-width digits, groups split by
+    spaces or hyphens, glued to a name, a letter or other digits.
 
     Errs towards masking: an all-digit string laid out like an ID number is masked even when it also
     passes the credit-code checksum, since showing an ID number costs far more than hiding a code.
     """
-
-    def repl(m: re.Match[str]) -> str:
-        found = m.group(1).upper()
-        return mask_id_number(found) if is_id_card_like(found) else m.group(0)
-
-    return _ID_IN_TEXT.sub(repl, text)
+    if not text or not _LONG_RUN.search(text):
+        return text
+    pieces: list[str] = []
+    last = 0
+    for run in _ID_RUN.finditer(text):
+        if run.end() - run.start() < _ID_RUN_MIN:
+            continue
+        # The run's digits, each with its position in the text, and where its groups start and end.
+        positions = [run.start() + i for i, c in enumerate(run.group()) if c not in _SEPARATORS]
+        digits = "".join(text[p] for p in positions).translate(_ASCII_DIGITS).upper()
+        starts = {0} | {i for i in range(1, len(positions)) if positions[i] != positions[i - 1] + 1}
+        ends = {len(positions)} | {i for i in starts if i}
+        for begin, end in _id_windows(digits, starts, ends):
+            pieces += [text[last:positions[begin]], mask_id_number(digits[begin:end])]
+            last = positions[end - 1] + 1
+    return "".join(pieces) + text[last:] if pieces else text
 
 
 # Decision and case numbers: an issuer prefix, a year in brackets, then a serial ending in 号

@@ -59,7 +59,7 @@ def normalize_text(text: str) -> str:
             text = _unify_brackets(_INVISIBLE.sub("", text))
         text = to_simplified(text)
     elif _UNUSUAL.search(text):
-        text = _unify_brackets(text)
+        text = _unify_brackets(_INVISIBLE.sub("", text))
     # str.split() splits on exactly the characters that \s matches.
     return " ".join(text.split()).lower()
 

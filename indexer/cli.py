@@ -32,6 +32,16 @@ def settings_for(data_dir: Path | None, store: str | None = None) -> StoreSettin
     return settings
 
 
+def open_or_exit(settings: StoreSettings, create: bool = True) -> Store:
+    """The configured store, or exit 2 with a Chinese message saying why it cannot be opened."""
+    try:
+        return open_store(settings, create=create)
+    except StoreUnavailable as exc:
+        message = settings.problem() or f"{settings.data_dir} 中没有索引，请先运行 credit-search index"
+        typer.echo(f"错误：{message}", err=True)
+        raise typer.Exit(2) from exc
+
+
 def run_embedding(store: Store, data_dir: Path, retrain: bool = False) -> None:
     """Train the built-in encoder if needed, encode new texts and publish the vectors; exits 2 with a
     Chinese message when the configured encoder cannot be loaded."""
@@ -72,7 +82,7 @@ def index(
         except EncoderUnavailable as exc:
             typer.echo(f"错误：{exc}", err=True)
             raise typer.Exit(2) from exc
-    target = open_store(settings)
+    target = open_or_exit(settings)
     if rebuild:
         begin = getattr(target, "begin_rebuild", None)
         if begin is None:
@@ -99,11 +109,7 @@ def embed(
 ) -> None:
     """Encode the indexed texts that have no vector of the configured encoder yet and publish them."""
     settings = settings_for(data_dir, store)
-    try:
-        target = open_store(settings, create=False)
-    except StoreUnavailable as exc:
-        typer.echo(f"错误：{settings.data_dir} 中没有索引，请先运行 credit-search index", err=True)
-        raise typer.Exit(2) from exc
+    target = open_or_exit(settings, create=False)
     try:
         run_embedding(target, settings.data_dir, retrain)
     finally:
@@ -133,7 +139,7 @@ def _when(text: str | None) -> date | None:
 
 def _correct(record_id: str | None, file: Path | None, status: Status, reason: str, when: date | None,
              data_dir: Path | None) -> None:
-    store = open_store(settings_for(data_dir), create=False)
+    store = open_or_exit(settings_for(data_dir), create=False)
     try:
         if file is not None:
             result = corrections.load_corrections(file, store)

@@ -10,12 +10,15 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import charset_normalizer
+
+from indexer.sheet_extent import LOAD_LIMITS, SheetLimits, SheetTooLarge, check_xlsx
 
 FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx",
            ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -24,6 +27,10 @@ _SAMPLE = 1 << 20
 
 class UnreadableInput(Exception):
     """A file that cannot be read at all; the message says why, in Chinese."""
+
+
+class InputTooLarge(UnreadableInput):
+    """A file whose tables are larger than the reader's limits allow; the message names the table and the limit."""
 
 
 @dataclass(slots=True)
@@ -82,23 +89,31 @@ class _DecodedLines:
             return raw.decode(self._encoding, errors="replace")
 
 
+def _delimiter(header: str) -> str:
+    """The delimiter of a CSV export, sniffed from its header line. Only the delimiter is taken from the sniffer:
+    the rest follows Excel (a quote inside a quoted field is doubled), because the sniffer's other guesses come
+    from one line that rarely holds a quote, and its guess of no doubled quotes read "清远市""恒达""建筑" as
+    清远市"恒达""建筑."""
+    try:
+        return csv.Sniffer().sniff(header, delimiters=",\t;|").delimiter
+    except csv.Error:
+        return ","
+
+
 def _csv_tables(path: Path) -> Iterator[Table]:
     encoding = detect_encoding(path)
     fh = path.open("rb")
     lines = _DecodedLines(fh, encoding)
     try:
         first = next(lines, "")
-        try:
-            dialect: Any = csv.Sniffer().sniff(first, delimiters=",\t;|")
-        except csv.Error:
-            dialect = csv.excel
-        headers = next(csv.reader([first], dialect), None)
+        delimiter = _delimiter(first)
+        headers = next(csv.reader([first], delimiter=delimiter), None)
         if not headers or not any(h.strip() for h in headers) or lines.spoiled:
             raise UnreadableInput(f"文件 {path.name} 没有可读的表头行")
     except BaseException:
         fh.close()
         raise
-    reader = csv.reader(lines, dialect)
+    reader = csv.reader(lines, delimiter=delimiter)
 
     def rows() -> Iterator[RawRow]:
         with fh:
@@ -122,11 +137,17 @@ def _csv_tables(path: Path) -> Iterator[Table]:
     yield Table(path.name, headers, rows())
 
 
-def _xlsx_tables(path: Path, sheet: str | None) -> Iterator[Table]:
+def _xlsx_tables(path: Path, sheet: str | None, limits: SheetLimits) -> Iterator[Table]:
     # calamine (Rust) reads sheets about ten times faster than openpyxl: with openpyxl, workbooks were the
-    # slowest part of a load.
+    # slowest part of a load. It builds each sheet as a dense grid, so the sheets' extents are checked first.
     from python_calamine import CalamineError, CalamineWorkbook
 
+    try:
+        check_xlsx(path, limits)
+    except SheetTooLarge as exc:
+        raise InputTooLarge(f"Excel 文件 {path.name}：{exc}") from exc
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise UnreadableInput(f"无法打开 Excel 文件 {path.name}：不是有效的 XLSX 文件（{exc}）") from exc
     try:
         book = CalamineWorkbook.from_path(str(path))
         names = list(book.sheet_names)
@@ -228,8 +249,9 @@ def _jsonl_tables(path: Path) -> Iterator[Table]:
     yield Table(path.name, _headers_of(head), rows())
 
 
-def open_tables(path: Path, sheet: str | None = None) -> Iterator[Table]:
-    """The tables of one file. Raises :class:`UnreadableInput` for a missing file or unknown format."""
+def open_tables(path: Path, sheet: str | None = None, limits: SheetLimits = LOAD_LIMITS) -> Iterator[Table]:
+    """The tables of one file. Raises :class:`UnreadableInput` for a missing file or unknown format, and
+    :class:`InputTooLarge` for a workbook with a sheet past ``limits``."""
     if not path.is_file():
         raise UnreadableInput(f"文件不存在：{path}")
     fmt = FORMATS.get(path.suffix.lower())
@@ -239,7 +261,7 @@ def open_tables(path: Path, sheet: str | None = None) -> Iterator[Table]:
     if fmt == "csv":
         return _csv_tables(path)
     if fmt == "xlsx":
-        return _xlsx_tables(path, sheet)
+        return _xlsx_tables(path, sheet, limits)
     if fmt == "json":
         return _json_tables(path)
     return _jsonl_tables(path)

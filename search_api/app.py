@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from analyzers.encoders import EncoderSettings
 from search_api import errors
 from search_api.deps import open_service
+from search_api.request_guard import RequestGuard
 from search_api.routers import ask, entities, health, pages, screen, search, suggest
 from search_api.settings import ApiSettings
 from stores.base import StoreUnavailable
@@ -102,6 +103,7 @@ def create_app(store_settings: StoreSettings | None = None, api_settings: ApiSet
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=pages.WEB), name="static")
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=5)  # level 9 costs 3× the CPU
+    app.add_middleware(RequestGuard)  # inside CORS, so that a browser can read why its request was refused
     if app.state.api_settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=app.state.api_settings.cors_origins,
                            allow_methods=["GET", "POST"], allow_headers=["X-API-Key", "Content-Type"],

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from indexer.cli import register, run_embedding, settings_for
-from stores.factory import open_store
+from indexer.cli import open_or_exit, register, run_embedding, settings_for
 from stores.settings import StoreSettings
 
+REQUEST_HEAD_BYTES = 2 * 2**20
 app = typer.Typer(help="credit-search：公共信用信息检索服务", no_args_is_help=True, add_completion=False,
                   pretty_exceptions_enable=False)
 register(app)
@@ -26,6 +26,9 @@ def _serve(store_settings: StoreSettings, host: str, port: int, workers: int = 1
     from analyzers.encoders import CORPUS, NONE, EncoderSettings, EncoderUnavailable, model_directory
     from search_api.app import create_app
 
+    if problem := store_settings.problem():
+        typer.echo(f"错误：{problem}", err=True)
+        raise typer.Exit(2)
     encoder = EncoderSettings().encoder.strip()
     if encoder not in (CORPUS, NONE, ""):
         try:  # say where the model was looked for before uvicorn starts, not in a start-up traceback
@@ -35,14 +38,17 @@ def _serve(store_settings: StoreSettings, host: str, port: int, workers: int = 1
             raise typer.Exit(2) from exc
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # A request head up to this size reaches the app, which answers a URL past its own limit in Chinese (414);
+    # beyond it uvicorn refuses the request itself.
+    options: dict[str, Any] = {"host": host, "port": port, "log_level": "warning", "access_log": False,
+                               "h11_max_incomplete_event_size": REQUEST_HEAD_BYTES}
     if workers == 1:
-        uvicorn.run(create_app(store_settings), host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(create_app(store_settings), **options)
         return
     # Worker processes build their app from the environment, so the command line's choices go there.
     os.environ.update({"CREDIT_SEARCH_DATA_DIR": str(store_settings.data_dir),
                        "CREDIT_SEARCH_STORE": store_settings.store})
-    uvicorn.run("search_api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=False)
+    uvicorn.run("search_api.app:create_app", factory=True, workers=workers, **options)
 
 
 @app.command()
@@ -77,7 +83,7 @@ def demo(
         typer.echo(f"生成演示语料（{records} 条）到 {corpus} …")
         generate(records, seed, corpus)
     manifest = json.loads((corpus / "manifest.json").read_text(encoding="utf-8"))
-    store = open_store(settings)
+    store = open_or_exit(settings)
     if store.count() == 0:
         typer.echo("建立索引 …")
         summary = load([corpus / name for name in manifest["files"]], store, reject_dir=data_dir / "rejects",
@@ -120,9 +126,10 @@ def screen(
 
     if out.suffix.lower() not in (".xlsx", ".csv", ".json"):
         raise typer.BadParameter("结果文件须为 .xlsx、.csv 或 .json", param_hint="--out")
+    api_settings = ApiSettings()
     try:
         raw = file.read_bytes()
-        headers, items = read_items(file.name, raw)
+        headers, items = read_items(file.name, raw, api_settings.max_screen_rows)
     except FileNotFoundError as exc:
         typer.echo(f"文件不存在：{file}", err=True)
         raise typer.Exit(2) from exc
@@ -133,9 +140,8 @@ def screen(
         typer.echo(f"无法筛查 {file}：{exc}", err=True)
         raise typer.Exit(2) from exc
     settings = settings_for(data_dir, store)
-    api_settings = ApiSettings()
+    service = SearchService(open_or_exit(settings, create=False), api_settings)
     try:
-        service = SearchService(open_store(settings, create=False), api_settings)
         service.names.current()
     except StoreUnavailable as exc:
         typer.echo(f"检索数据不可用，请先用 credit-search index 建立索引或检查存储连接：{settings.data_dir}", err=True)

@@ -63,6 +63,18 @@ def mask_value(value: str) -> str:
     return mask_id_numbers_in_text(value) if value else value
 
 
+def mask_tree(value: Any) -> Any:
+    """``value`` (text, or lists and dicts of it) with every resident ID number masked: for answers composed from
+    names and from what the caller typed."""
+    if isinstance(value, str):
+        return mask_value(value)
+    if isinstance(value, dict):
+        return {k: mask_tree(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_tree(v) for v in value]
+    return value
+
+
 def present_record(record: Record, viewer: Viewer, today: date) -> dict[str, Any] | None:
     """The output form of a record for this viewer, or None when the viewer may not see it."""
     if not visibility_for(viewer, today).allows(record):
@@ -82,7 +94,8 @@ def present_record(record: Record, viewer: Viewer, today: date) -> dict[str, Any
         "record_type": record.record_type.value,
         "record_type_label": record.record_type.label,
         "id": record.id,
-        "subject": {"name": record.subject_name, "code": code, "category": record.subject_category.value},
+        "subject": {"name": mask_value(record.subject_name) if public else record.subject_name, "code": code,
+                    "category": record.subject_category.value},
         "document_number": record.document_number,
         "decision_date": iso_date(record.decision_date),
         "publish_until": iso_date(record.publish_until),

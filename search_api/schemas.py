@@ -8,6 +8,26 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 
+def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's JSON schema with its ``$defs`` written in place, for an OpenAPI body documented by hand (a
+    ``#/$defs/…`` reference would point into the OpenAPI document, where it resolves to nothing)."""
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return resolve(definitions[ref.removeprefix("#/$defs/")])
+            return {k: resolve(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved
+
+
 class Subject(BaseModel):
     name: str
     code: str = Field(description="统一社会信用代码；自然人不显示证件号码")
@@ -114,6 +134,14 @@ class ErrorResponse(BaseModel):
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "API Key 无效"},
     403: {"model": ErrorResponse, "description": "仅员工可用的参数"},
+    414: {"model": ErrorResponse, "description": "请求地址超过 8 KB"},
     422: {"model": ErrorResponse, "description": "参数无效（中文说明）"},
     503: {"model": ErrorResponse, "description": "检索服务暂时不可用"},
+}
+# What a request with a body may also get: a body that cannot be read as its content type says, or too large.
+BODY_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    400: {"model": ErrorResponse, "description": "请求体无法解析（如 multipart 格式错误）"},
+    413: {"model": ErrorResponse, "description": "请求体、文件或行数超过上限"},
+    415: {"model": ErrorResponse, "description": "不支持的请求内容类型"},
 }

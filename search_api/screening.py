@@ -13,7 +13,7 @@ A valid code decides identity; otherwise the in-memory name index proposes and s
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,8 +22,8 @@ from analyzers.codes import CodeKind, classify_code, mask_id_number
 from analyzers.normalize import normalize_name
 from indexer.model import Record, RecordType, Status
 from search_api.audit import append_entry
-from search_api.name_index import NameIndex, NameMatch, filed_by_name
-from search_api.publication import Viewer, effective_status, present_record, visibility_for
+from search_api.name_index import NameMatch, filed_by_name
+from search_api.publication import Viewer, effective_status, mask_value, present_record, visibility_for
 from search_api.service import SearchService
 from search_api.settings import DEFAULT_PENALTY_CATEGORIES, ApiSettings
 from stores.base import Filters
@@ -34,6 +34,9 @@ _ENTERPRISE_CODES = (CodeKind.USCC, CodeKind.ORG_CODE, CodeKind.REG_NO)
 _MAX_EVIDENCE = 20
 
 
+Cell = str | int | float  # a spreadsheet cell as uploaded
+
+
 @dataclass(frozen=True, slots=True)
 class ScreenItem:
     """One row to screen; ``columns`` holds the row as uploaded, echoed back in spreadsheet output."""
@@ -41,7 +44,7 @@ class ScreenItem:
     id: str = ""
     name: str = ""
     code: str = ""
-    columns: dict[str, str] = field(default_factory=dict)
+    columns: dict[str, Cell] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +70,15 @@ def audit_log_path(settings: ApiSettings, data_dir: Path) -> Path:
     return settings.audit_log or Path(data_dir) / "audit" / "screening.jsonl"
 
 
-def _candidate(match: NameMatch) -> dict[str, Any]:
+def _shown(name: str, viewer: Viewer) -> str:
+    """A subject's name as this viewer may see it: ID numbers in it masked for the public."""
+    return name if viewer.is_staff else mask_value(name)
+
+
+def _candidate(match: NameMatch, viewer: Viewer) -> dict[str, Any]:
     subject = match.subject
     # A name-filed subject gathers several companies' names: the one that matched is the one to show.
-    return {"name": match.name if filed_by_name(subject) else subject.name,
+    return {"name": _shown(match.name if filed_by_name(subject) else subject.name, viewer),
             "code": subject.code if subject.category != "person" else "",
             "score": round(match.score, 4), "explanation": match.explanation}
 
@@ -100,13 +108,14 @@ class Screener:
         today = self.service.settings.current_day()
         # Only the adverse record types are read: licences and commitments never change a verdict.
         filters = Filters(visibility=visibility_for(viewer, today), record_types=policy.types)
-        index = self.service.names.current()
-        return [self._one(n, item, index, filters, viewer, policy, today) for n, item in enumerate(items, 1)]
+        return [self._one(n, item, filters, viewer, policy, today) for n, item in enumerate(items, 1)]
 
-    def _one(self, row: int, item: ScreenItem, index: NameIndex, filters: Filters, viewer: Viewer, policy: Policy,
+    def _one(self, row: int, item: ScreenItem, filters: Filters, viewer: Viewer, policy: Policy,
              today: date) -> dict[str, Any]:
         name, code = item.name.strip(), item.code.strip()
-        out: dict[str, Any] = {"row": row, "id": item.id, "input": {"name": name, "code": code}, "match": None,
+        # The row is echoed with any ID number in it masked, for every viewer: answers are filed and forwarded.
+        out: dict[str, Any] = {"row": row, "id": mask_value(item.id),
+                               "input": {"name": mask_value(name), "code": mask_value(code)}, "match": None,
                                "candidates": [], "evidence": [], "evidence_summary": ""}
         if not name and not code:
             return _verdict(out, "invalid", "名称和统一社会信用代码均为空")
@@ -119,13 +128,15 @@ class Screener:
                 reason = check.reason or "不是有效的统一社会信用代码、组织机构代码或工商注册号"
                 return _verdict(out, "invalid", f"代码无效：{reason}")
             subjects = self.service.store.subjects_by_code([check.normalized])
-            if not subjects:
+            # A subject whose every record is hidden from the viewer is not named to them.
+            if not subjects or not self.service.records_of_subjects(subjects, replace(filters, record_types=())):
                 return _verdict(out, "clear", f"代码 {check.normalized} 没有公示的信用记录")
             subject = subjects[0]
-            out["match"] = {"name": subject.name, "code": subject.code, "score": 1.0, "explanation": "代码一致"}
+            out["match"] = {"name": _shown(subject.name, viewer), "code": subject.code, "score": 1.0,
+                            "explanation": "代码一致"}
             records = self.service.records_of_subjects(subjects, filters)
             return self._judge(out, records, viewer, policy, today)
-        found = index.match(name, limit=10, floor=policy.review_floor, candidates=24)
+        found = self.service.match_names(name, viewer, limit=10, floor=policy.review_floor, candidates=24)
         if not found:
             return _verdict(out, "clear", "未匹配到任何有信用记录的主体")
         # Of equally good matches, a subject known by its full code stands for the entity.
@@ -133,13 +144,13 @@ class Screener:
         identity = [m for m in found if m.score >= policy.threshold and _same_identity(m, top)]
         others = [m for m in found if m.score >= policy.review_floor and m not in identity]
         if top.score < policy.threshold:
-            out["candidates"] = [_candidate(m) for m in found[:5]]
+            out["candidates"] = [_candidate(m, viewer) for m in found[:5]]
             return _verdict(out, "review", f"名称相近但不足以确认（最高匹配度{top.score:.2f}）")
         close = [m for m in others if top.score - m.score < 0.03]
         if close:
-            out["candidates"] = [_candidate(m) for m in [top, *close][:5]]
+            out["candidates"] = [_candidate(m, viewer) for m in [top, *close][:5]]
             return _verdict(out, "review", f"有{len(close) + 1}个名称同样相近的主体，请人工确认")
-        out["match"] = _candidate(top)
+        out["match"] = _candidate(top, viewer)
         if not filed_by_name(top.subject):
             # The company's records plus court records published under its name with its code masked.
             records = self.service.records_of_subjects([top.subject], filters)

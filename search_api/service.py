@@ -20,7 +20,15 @@ from indexer.model import Record, RecordType, Status, iso_date
 from search_api.errors import ApiError
 from search_api.fusion import reciprocal_rank_fusion
 from search_api.name_index import NameIndexHolder, NameMatch
-from search_api.publication import Viewer, effective_status, present_record, status_filter, visibility_for
+from search_api.publication import (
+    Viewer,
+    effective_status,
+    mask_tree,
+    mask_value,
+    present_record,
+    status_filter,
+    visibility_for,
+)
 from search_api.semantic import SemanticSearch, SemanticUnavailable
 from search_api.settings import ApiSettings
 from search_api.understanding import QueryKind, Understood, one_edit_codes, understand
@@ -28,6 +36,8 @@ from stores.base import Clause, Filters, Hit, Store, Subject, Visibility, count_
 
 UNFULFILLED = ("全部未履行", "部分履行", "部分未履行")
 Mode = Literal["keyword", "semantic", "hybrid"]
+# Subjects a suggestion draws from before the ones the viewer may not see are left out.
+SUGGEST_POOL = 100
 # How deep each list goes before fusion: deeper than any first page, so that a record ranked fairly in both
 # lists can rise above one ranked first in only one of them. It is the same for every page, so that the
 # fused order, and with it paging, is stable.
@@ -139,11 +149,11 @@ class SearchService:
             if found:
                 return self._listing(found, params, viewer, query)
             query["fallback"] = "text"
-        if understood.maybe_name and self._names_a_subject(understood):
+        if understood.maybe_name and self._names_a_subject(understood, viewer):
             understood = replace(understood, kind=QueryKind.NAME, normalized=normalize_name(params.q))
             query.update(kind=understood.kind.value, normalized=understood.normalized)
         if understood.kind is QueryKind.NAME and params.mode != "semantic":
-            if matches := self._name_matches(understood):
+            if matches := self._name_matches(understood, viewer):
                 return self._search_terms(understood, params, filters, viewer, query, matches)
             if quick_only:
                 return None
@@ -152,9 +162,21 @@ class SearchService:
         understood = replace(understood, kind=QueryKind.TEXT)
         return self._search_text(understood, params, filters, viewer, query)
 
-    def _name_matches(self, understood: Understood) -> dict[str, NameMatch]:
-        found = self.names.current().match(understood.normalized, limit=self.settings.rerank_window,
-                                           floor=self.settings.name_match_floor)
+    def match_names(self, text: str, viewer: Viewer, limit: int = 10, floor: float = 0.0,
+                    candidates: int = 40) -> list[NameMatch]:
+        """The subjects whose names best match ``text``, best first, among those the viewer may see a record of:
+        the one name matcher behind the search box, screening, questions and suggestions."""
+        # Twice as many as asked for, so that subjects hidden from the viewer do not leave the list short.
+        found = self.names.current().match(text, limit=2 * limit, floor=floor, candidates=candidates)
+        if not viewer.is_staff and found:
+            visible = self.store.visible_counts([m.subject.key for m in found],
+                                                visibility_for(viewer, self.settings.current_day()))
+            found = [m for m in found if m.subject.key in visible]
+        return found[:limit]
+
+    def _name_matches(self, understood: Understood, viewer: Viewer) -> dict[str, NameMatch]:
+        found = self.match_names(understood.normalized, viewer, limit=self.settings.rerank_window,
+                                 floor=self.settings.name_match_floor)
         return {m.subject.key: m for m in found}
 
     def _search_text(self, understood: Understood, params: SearchParams, filters: Filters, viewer: Viewer,
@@ -242,9 +264,9 @@ class SearchService:
                                        for f, _ in ranked),
                 "next_cursor": _encode_cursor({"p": page_number + 1}) if more else None}
 
-    def _names_a_subject(self, understood: Understood) -> bool:
-        """True when a short query that could be a name matches an indexed subject name well."""
-        return bool(self.names.current().match(understood.normalized, limit=1, floor=0.8))
+    def _names_a_subject(self, understood: Understood, viewer: Viewer) -> bool:
+        """True when a short query that could be a name matches the name of a subject the viewer may see well."""
+        return bool(self.match_names(understood.normalized, viewer, limit=1, floor=0.8))
 
     def _listing(self, records: list[Record], params: SearchParams, viewer: Viewer,
                  query: dict[str, Any]) -> dict[str, Any]:
@@ -399,17 +421,17 @@ class SearchService:
         codes = {"uscc": next((r.subject_code for r in records if len(r.subject_code) == 18), ""),
                  "org_code": next((r.details.get("org_code", "") for r in records if r.details.get("org_code")), ""),
                  "reg_no": next((r.details.get("reg_no", "") for r in records if r.details.get("reg_no")), "")}
+        identity = {
+            "name": latest.subject_name,
+            "names": [{"name": n, "last_seen": d} for n, d in sorted(names.items(), key=lambda x: x[1], reverse=True)],
+            "codes": codes,
+            "legal_representative": next((r.details["legal_rep"] for r in records if r.details.get("legal_rep")), ""),
+            "category": latest.subject_category.value,
+        }
         return {
             "code": check.normalized,
-            "identity": {
-                "name": latest.subject_name,
-                "names": [{"name": n, "last_seen": d} for n, d in sorted(names.items(), key=lambda x: x[1],
-                                                                          reverse=True)],
-                "codes": codes,
-                "legal_representative": next((r.details["legal_rep"] for r in records if r.details.get("legal_rep")),
-                                             ""),
-                "category": latest.subject_category.value,
-            },
+            # Names and the legal representative may carry an ID number (a sole trader's registration).
+            "identity": identity if viewer.is_staff else mask_tree(identity),
             "flags": {
                 "active_dishonest": any(r.record_type is RecordType.DISHONEST
                                         and effective_status(r, today) is Status.ACTIVE for r in records),
@@ -437,21 +459,26 @@ class SearchService:
         return sorted(merged.values(), key=lambda r: r.decision_date or date.min, reverse=True)
 
     # -- suggestions ---------------------------------------------------------------------------------
-    def suggest(self, q: str, limit: int = 10) -> dict[str, Any]:
-        """Subjects whose names start with ``q``. Court records published with a company's code masked are
-        filed under its name: that name is offered once, with the company's full code when one company has
-        it (two companies of one name stay apart)."""
+    def suggest(self, q: str, viewer: Viewer, limit: int = 10) -> dict[str, Any]:
+        """Subjects whose names start with ``q`` (or its pinyin) that the viewer may see a record of, with the
+        number of such records. Court records published with a company's code masked are filed under its name:
+        that name is offered once, with the company's full code when one company has it (two companies of one
+        name stay apart)."""
         prefix = normalize_name(q)
-        subjects = self.store.suggest(prefix, limit) if prefix else []
+        found = self.store.suggest(prefix, SUGGEST_POOL) if prefix else []
+        counts = self.store.visible_counts([s.key for s in found], visibility_for(viewer, self.settings.current_day()))
+        subjects = sorted((replace(s, record_count=counts[s.key]) for s in found if s.key in counts),
+                          key=lambda s: -s.record_count)
         by_name: dict[str, list[Subject]] = {}
         for subject in subjects:
             by_name.setdefault(subject.name, []).append(subject)
         items: list[dict[str, Any]] = []
         for name, same in by_name.items():
+            shown = name if viewer.is_staff else mask_value(name)
             coded = [s for s in same if s.code and "*" not in s.code and s.category != "person"]
             if len({s.code for s in coded}) > 1:
-                items.extend({"name": name, "code": s.code, "record_count": s.record_count} for s in coded)
+                items.extend({"name": shown, "code": s.code, "record_count": s.record_count} for s in coded)
             else:
-                items.append({"name": name, "code": coded[0].code if coded else "",
+                items.append({"name": shown, "code": coded[0].code if coded else "",
                               "record_count": sum(s.record_count for s in same)})
-        return {"query": prefix, "items": items}
+        return {"query": prefix, "items": items[:limit]}

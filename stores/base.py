@@ -187,6 +187,12 @@ class Store(Protocol):
         """Every record of these subjects that the filters allow, newest first."""
         ...
 
+    def visible_counts(self, subject_keys: Sequence[str], visibility: Visibility) -> dict[str, int]:
+        """How many records of each of these subjects ``visibility`` allows; subjects with none are left out.
+        Every path that names subjects without listing their records (suggestions, screening, counts) asks this,
+        so that none shows a subject or a count the viewer's records would not."""
+        ...
+
     def by_document_number(self, number: str, filters: Filters) -> list[Record]: ...
 
     def subjects_by_code(self, codes: Sequence[str]) -> list[Subject]:

@@ -39,7 +39,7 @@ from elasticsearch.dsl import (
 
 from indexer.analysis import AnalysedRecord, with_status
 from indexer.model import Record, RecordType, Status, iso_date, record_from_dict, record_to_dict
-from stores.base import Clause, Filters, Hit, HitPage, StoreUnavailable, Subject, UpsertCounts
+from stores.base import Clause, Filters, Hit, HitPage, StoreUnavailable, Subject, UpsertCounts, Visibility
 from synonyms import load_domain_terms
 
 _KEYWORDS = ("id", "record_type", "subject_key", "subject_code", "org_code", "reg_no", "document_number",
@@ -104,7 +104,6 @@ def subjects_mapping() -> Mapping:
         m.field(name, Keyword())
     m.field("name", Keyword())
     m.field("record_count", Integer())
-    m.field("public_count", Integer())
     return m
 
 
@@ -347,8 +346,6 @@ class ElasticStore:
         bucket = s.aggs.bucket("subjects", A("terms", field="subject_key", size=len(keys)))
         bucket.metric("latest", A("top_hits", size=1, sort=[{"decision_date": {"order": "desc"}}],
                                   _source=["subject_name", "body.subject_category"]))
-        bucket.metric("public", A("filter", bool={"filter": [{"term": {"status": "active"}},
-                                                             {"term": {"audience": "public"}}]}))
         for name in ("subject_code", "org_code", "reg_no"):
             bucket.metric(name, A("terms", field=name, size=1, order={"_key": "desc"}))
         bucket.metric("forms", A("terms", field="suggest_forms", size=50))
@@ -365,7 +362,6 @@ class ElasticStore:
                 "key": b["key"], "name": top["subject_name"], "code": first["subject_code"],
                 "org_code": first["org_code"], "reg_no": first["reg_no"],
                 "category": top.get("body", {}).get("subject_category", ""), "record_count": b["doc_count"],
-                "public_count": b["public"]["doc_count"],
                 "suggest_forms": [f["key"] for f in b["forms"]["buckets"]],
                 "names": [n["key"] for n in b["names"]["buckets"]]}})
         actions += [{"_op_type": "delete", "_index": self._write_subjects, "_id": k} for k in keys - seen]
@@ -457,6 +453,16 @@ class ElasticStore:
         s = s.sort({"decision_date": {"order": "desc"}}).extra(size=1000)
         return [record_from_dict(h["_source"]["body"]) for h in _hits(self._run(s))]
 
+    def visible_counts(self, subject_keys: Sequence[str], visibility: Visibility) -> dict[str, int]:
+        if not subject_keys:
+            return {}
+        self._ensure()
+        keys = list(dict.fromkeys(subject_keys))
+        s = Search(index=self.alias).query(Q("bool", filter=filter_queries(
+            Filters(visibility=visibility, subject_keys=tuple(keys))))).extra(size=0)
+        s.aggs.bucket("subjects", A("terms", field="subject_key", size=len(keys)))
+        return {str(b.key): int(b.doc_count) for b in self._run(s).aggregations.subjects.buckets}
+
     def by_document_number(self, number: str, filters: Filters) -> list[Record]:
         self._ensure()
         s = Search(index=self.alias).query(Q("bool", filter=[*filter_queries(filters),
@@ -499,8 +505,7 @@ class ElasticStore:
         if not prefix:
             return []
         self._ensure()
-        s = Search(index=self.subjects_alias).query(Q("bool", filter=[
-            Q("prefix", suggest_forms=prefix), Q("range", public_count={"gt": 0})]))
+        s = Search(index=self.subjects_alias).query(Q("bool", filter=[Q("prefix", suggest_forms=prefix)]))
         s = s.sort({"record_count": {"order": "desc"}}, "name").extra(size=limit)
         return [self._subject(h["_source"]) for h in _hits(self._run(s))]
 

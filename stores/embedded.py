@@ -35,6 +35,7 @@ from stores.base import (
     StoreUnavailable,
     Subject,
     UpsertCounts,
+    Visibility,
     count_facets,
 )
 from stores.vector_matrix import MatrixCache, VectorMatrix, encoder_directory, write_matrix
@@ -75,7 +76,6 @@ CREATE TABLE IF NOT EXISTS subjects (
     reg_no TEXT NOT NULL,
     category TEXT NOT NULL,
     record_count INTEGER NOT NULL,
-    public_count INTEGER NOT NULL,
     names TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS semantic_texts (key TEXT PRIMARY KEY, text TEXT NOT NULL) WITHOUT ROWID;
@@ -144,8 +144,9 @@ _UPDATE_RECORD = "UPDATE records SET {} WHERE rowid=?".format(
 _SUBJECT_FACTS = ("SELECT subject_key, max((decision_date IS NOT NULL) || coalesce(decision_date, '') || "
                   "printf('%012d', rowid) || char(31) || subject_name || char(31) || subject_category), "
                   "max(subject_code), max(org_code), max(reg_no), count(*), "
-                  "sum(status = 'active' AND audience = 'public'), group_concat(DISTINCT char(31) || subject_name) "
-                  "FROM records")
+                  "group_concat(DISTINCT char(31) || subject_name) FROM records")
+# Document frequencies remembered by a store (see document_frequencies).
+_MAX_FREQUENCIES = 50_000
 # Flush rebuilds every subject row in one pass when at least 1/_REBUILD_SHARE of the subjects are dirty.
 _REBUILD_SHARE = 4
 _FACET_SQL = {"record_type": "r.record_type", "district": "r.district", "authority": "r.authority",
@@ -199,9 +200,14 @@ class EmbeddedStore:
         db.executescript(_SCHEMA + "".join(f"{sql};\n" for sql in _SUBJECT_INDEXES.values()))
         if db.execute("SELECT v FROM fts_config WHERE k = 'automerge'").fetchone() != (_FTS_AUTOMERGE,):
             db.execute(f"INSERT INTO fts (fts, rank) VALUES ('automerge', {_FTS_AUTOMERGE})")
-        if "names" not in _columns(db, "subjects"):
+        subject_columns = _columns(db, "subjects")
+        if "names" not in subject_columns:
             # A store made before subjects kept their names: the column fills as subjects are refreshed.
             db.execute("ALTER TABLE subjects ADD COLUMN names TEXT NOT NULL DEFAULT ''")
+        if "public_count" in subject_columns:
+            # A store made when subjects counted their public records: visibility depends on the day asked,
+            # so it is counted from the records when asked (visible_counts).
+            db.execute("ALTER TABLE subjects DROP COLUMN public_count")
         if "semantic_key" not in _columns(db, "records"):
             # A store made before semantic search: the column fills as records are reloaded (the analysis
             # version in the content hash makes a reload re-analyse them).
@@ -566,9 +572,12 @@ class EmbeddedStore:
         return read
 
     def document_frequencies(self, field: Literal["name", "text"], terms: Sequence[str]) -> dict[str, int]:
-        # Counting a term decodes its whole doclist (milliseconds for common terms), so counts are kept
-        # for the life of the process; they only need to tell rare terms from common ones.
+        # Counting a term decodes its whole doclist (milliseconds for common terms), so counts are kept; they only
+        # need to tell rare terms from common ones. Queries bring words without end, so the memory is bounded:
+        # when full it starts again, and the common words are soon back.
         db = self._db()
+        if len(self._frequencies) >= _MAX_FREQUENCIES:
+            self._frequencies.clear()
         if not getattr(self._local, "vocab", False):
             db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.fts_vocab USING fts5vocab(main, fts, 'col')")
             self._local.vocab = True
@@ -590,6 +599,14 @@ class EmbeddedStore:
         rows = self._db().execute(f"SELECT body FROM records r WHERE {where} "
                                   f"ORDER BY coalesce(r.decision_date, '') DESC, r.rowid", args)
         return [record_from_dict(json.loads(b)) for (b,) in rows]
+
+    def visible_counts(self, subject_keys: Sequence[str], visibility: Visibility) -> dict[str, int]:
+        if not subject_keys:
+            return {}
+        where, args = self._where(Filters(visibility=visibility, subject_keys=tuple(dict.fromkeys(subject_keys))))
+        rows = self._db().execute(f"SELECT r.subject_key, count(*) FROM records r WHERE {where} "
+                                  "GROUP BY r.subject_key", args)
+        return {str(key): int(n) for key, n in rows}
 
     def by_document_number(self, number: str, filters: Filters) -> list[Record]:
         where, args = self._where(filters)
@@ -627,7 +644,7 @@ class EmbeddedStore:
             return []
         rows = self._db().execute(
             "SELECT s.key, s.name, s.code, s.category, s.record_count FROM subjects s WHERE s.key IN "
-            "(SELECT key FROM suggest WHERE form >= ? AND form < ? LIMIT 2000) AND s.public_count > 0 "
+            "(SELECT key FROM suggest WHERE form >= ? AND form < ? LIMIT 2000) "
             "ORDER BY s.record_count DESC, s.name LIMIT ?", (prefix, prefix + "\U0010ffff", limit))
         return [self._subject(r) for r in rows]
 
@@ -747,9 +764,9 @@ def _subject_rows(db: sqlite3.Connection, keys: set[str] | None) -> list[tuple[o
         rows = db.execute(f"{_SUBJECT_FACTS} WHERE subject_key IN ({','.join('?' * len(keys))}) GROUP BY subject_key",
                           list(keys))
     subjects: list[tuple[object, ...]] = []
-    for key, newest, code, org_code, reg_no, count, public, names in rows:
+    for key, newest, code, org_code, reg_no, count, names in rows:
         _, name, category = newest.split("\x1f")
-        subjects.append((key, name, code, org_code, reg_no, category, count, public,
+        subjects.append((key, name, code, org_code, reg_no, category, count,
                          "\x1f".join(sorted(names[1:].split(",\x1f")))))
     subjects.sort()
     return subjects
@@ -763,8 +780,8 @@ def _write_subjects(db: sqlite3.Connection, keys: set[str] | None, rows: list[tu
             db.execute(f"DROP INDEX IF EXISTS {name}")
     else:
         db.execute(f"DELETE FROM subjects WHERE key IN ({','.join('?' * len(keys))})", list(keys))
-    db.executemany("INSERT INTO subjects (key, name, code, org_code, reg_no, category, record_count, public_count, "
-                   "names) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    db.executemany("INSERT INTO subjects (key, name, code, org_code, reg_no, category, record_count, names) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
     if keys is None:
         for sql in _SUBJECT_INDEXES.values():
             db.execute(sql)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from stores.base import Store
+from stores.base import Store, StoreUnavailable
 from stores.settings import StoreSettings
 
 
 def open_store(settings: StoreSettings, create: bool = True) -> Store:
-    """The configured store; ``create=False`` refuses to start on an empty embedded data directory."""
+    """The configured store; ``create=False`` refuses to start on an empty embedded data directory. Raises
+    :class:`StoreUnavailable` with a Chinese message for settings that name no usable store."""
+    if problem := settings.problem():
+        raise StoreUnavailable(problem)
     if settings.store == "elasticsearch":
         from stores.elastic import ElasticStore  # the client is only imported where it is used
 

@@ -19,3 +19,9 @@ class StoreSettings(BaseSettings):
     es_url: str = ""
     es_index: str = "credit-records"
     es_api_key: str = ""
+
+    def problem(self) -> str:
+        """What keeps these settings from naming a usable store, in Chinese ("" when nothing does)."""
+        if self.store == "elasticsearch" and not self.es_url.strip():
+            return "使用 Elasticsearch 存储时须设置环境变量 CREDIT_SEARCH_ES_URL（如 http://127.0.0.1:9200）"
+        return ""

@@ -9,7 +9,7 @@ from indexer.pipeline import LoadSummary
 from stores.embedded import EmbeddedStore
 from tests.contract.test_store_contract import penalty
 
-SUBJECT_ROWS = ("SELECT key, name, code, org_code, reg_no, category, record_count, public_count, names "
+SUBJECT_ROWS = ("SELECT key, name, code, org_code, reg_no, category, record_count, names "
                 "FROM subjects ORDER BY key")
 
 

@@ -53,3 +53,20 @@ def test_forms_left_in_the_old_queue_by_a_killed_load_are_filed(tmp_path: Path) 
     assert db.execute("SELECT form, key FROM suggest ORDER BY 1").fetchall() == queued
     assert db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'suggest_pending'").fetchone() == (0,)
     store.close()
+
+
+def test_subjects_lose_the_public_count_that_ignored_publication_dates(indexed: tuple[Path, LoadSummary],
+                                                                       tmp_path: Path) -> None:
+    shutil.copytree(indexed[0], tmp_path / "data")
+    db = sqlite3.connect(tmp_path / "data" / DB_NAME, isolation_level=None)
+    loaded = db.execute(SUBJECT_ROWS).fetchall()
+    db.execute("ALTER TABLE subjects ADD COLUMN public_count INTEGER NOT NULL DEFAULT 0")
+    db.close()
+
+    store = EmbeddedStore(tmp_path / "data")
+    db = sqlite3.connect(store.path, isolation_level=None)
+    assert "public_count" not in {row[1] for row in db.execute("PRAGMA table_info(subjects)")}
+    db.execute("INSERT OR IGNORE INTO dirty_subjects (key) SELECT key FROM subjects")
+    store.flush()  # writes subject rows in the current layout
+    assert db.execute(SUBJECT_ROWS).fetchall() == loaded
+    store.close()

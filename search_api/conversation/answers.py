@@ -26,7 +26,7 @@ from search_api.conversation.understanding import (
     read,
 )
 from search_api.name_index import filed_by_name
-from search_api.publication import Viewer, effective_status, present_record, visibility_for
+from search_api.publication import Viewer, effective_status, mask_tree, present_record, visibility_for
 from search_api.semantic import SemanticUnavailable
 from search_api.service import UNFULFILLED, SearchParams, SearchService
 from stores.base import Clause, Filters, Subject
@@ -85,9 +85,10 @@ class AskService:
                           subject.code if subject.category != "person" else "")
 
     def _match_name(self, text: str, viewer: Viewer, record_type: RecordType | None) -> list[SubjectRef]:
-        """The subjects a name written in a question fits best. A loose fit (恒达 in 老赖名单里有没有恒达) is
+        """The subjects a name written in a question fits best, of those the caller may see anything of (a
+        clarification must not reveal the others). A loose fit (恒达 in 老赖名单里有没有恒达) is
         narrowed to the subjects with records of the type asked about, when any has them."""
-        found = self.search.names.current().match(text, limit=_CANDIDATES * 2, floor=_NAME_FLOOR)
+        found = self.search.match_names(text, viewer, limit=_CANDIDATES * 2, floor=_NAME_FLOOR)
         if not found:
             return []
         best = found[0].score
@@ -97,8 +98,6 @@ class AskService:
         coded = {m.name for m in close if not filed_by_name(m.subject)}
         refs = list(dict.fromkeys(self._subject_ref(m.subject, m.name) for m in close
                                   if not (filed_by_name(m.subject) and m.name in coded)))
-        # Only subjects the caller may see anything of: a clarification must not reveal the others.
-        refs = [r for r in refs if self._visible(r, viewer)]
         if best < _SURE and record_type is not None and len(refs) > 1:
             refs = [r for r in refs if self._visible(r, viewer, record_type)] or refs
         return refs[:_CANDIDATES]
@@ -169,11 +168,11 @@ class AskService:
 
     def _reply(self, understood: Understood, text: str, interpreted: str, records: Sequence[Record],
                viewer: Viewer, total: int | None = None, **extra: Any) -> dict[str, Any]:
-        return {"answer": text,
-                "understood": {"intent": understood.intent.value, "slots": understood.slots(),
-                               "text": f"已理解为：{interpreted}"},
-                "records": self._present(records, viewer), "total": len(records) if total is None else total,
-                **extra}
+        said = {"answer": text, "understood": {"intent": understood.intent.value, "slots": understood.slots(),
+                                               "text": f"已理解为：{interpreted}"}, **extra}
+        # Answers quote names and the question itself: the public never sees an ID number in them.
+        return {**(said if viewer.is_staff else mask_tree(said)), "records": self._present(records, viewer),
+                "total": len(records) if total is None else total}
 
     def _answer(self, understood: Understood, question: str, viewer: Viewer) -> dict[str, Any]:
         if understood.candidates and understood.subject is None:

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from search_api.deps import CurrentViewer, open_ask
 from search_api.errors import ApiError
-from search_api.schemas import ERRORS, AskResponse
+from search_api.schemas import BODY_ERRORS, AskResponse
 
 router = APIRouter(prefix="/v1", tags=["ask"])
 
@@ -23,7 +23,7 @@ class AskRequest(BaseModel):
     session_id: str | None = Field(None, max_length=64, description="会话标识：追问时传入上一轮返回的 session_id")
 
 
-@router.post("/ask", response_model=AskResponse, responses=ERRORS, summary="一句话问答（可追问）")
+@router.post("/ask", response_model=AskResponse, responses=BODY_ERRORS, summary="一句话问答（可追问）")
 async def ask(body: AskRequest, request: Request, viewer: CurrentViewer) -> JSONResponse:
     """Understands the question (intent and slots, shown as ``understood.text``), answers it from the records
     the caller may see, and remembers the subject for the next question of the session."""

@@ -10,12 +10,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
 
 from indexer.model import RecordType
 from search_api.deps import CurrentViewer, Service, Settings
 from search_api.errors import ApiError, jsonable, validation_message
-from search_api.schemas import ERRORS, ErrorResponse
-from search_api.screen_files import ScreenFileError, read_items, to_csv, to_xlsx
+from search_api.schemas import BODY_ERRORS, inline_schema
+from search_api.screen_files import ScreenFileError, ScreenFileTooLarge, read_items, to_csv, to_xlsx
 from search_api.screening import ADVERSE_TYPES, Screener, ScreenItem, audit_log_path, policy_for, screen_and_audit
 from stores.settings import StoreSettings
 
@@ -42,7 +44,7 @@ class ScreenRequest(BaseModel):
 
 
 _BODY_DOC: dict[str, Any] = {"requestBody": {"required": True, "content": {
-    "application/json": {"schema": ScreenRequest.model_json_schema()},
+    "application/json": {"schema": inline_schema(ScreenRequest)},
     "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
         "file": {"type": "string", "format": "binary", "description": "CSV 或 XLSX，表头含名称或统一社会信用代码列"},
         "threshold": {"type": "number", "minimum": 0.5, "maximum": 1.0},
@@ -60,8 +62,12 @@ async def _json_request(request: Request) -> tuple[ScreenRequest, list[ScreenIte
     return body, items, [], raw
 
 
-async def _upload_request(request: Request) -> tuple[ScreenRequest, list[ScreenItem], list[str], bytes]:
-    form = await request.form(max_files=1, max_fields=10)
+async def _upload_request(request: Request, max_rows: int) -> tuple[ScreenRequest, list[ScreenItem], list[str], bytes]:
+    try:
+        form = await request.form(max_files=1, max_fields=10)
+    except (MultiPartException, StarletteHTTPException) as exc:
+        detail = getattr(exc, "detail", "") or getattr(exc, "message", "")
+        raise ApiError(400, "invalid_multipart", f"上传内容不是有效的 multipart/form-data：{detail}") from exc
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
         raise ApiError(422, "invalid_request", "请在表单字段 file 中上传 CSV 或 XLSX 文件", {"field": "file"})
@@ -69,7 +75,9 @@ async def _upload_request(request: Request) -> tuple[ScreenRequest, list[ScreenI
     if len(data) > _MAX_UPLOAD:
         raise ApiError(413, "payload_too_large", "上传文件超过 20 MB，请拆分后分批筛查")
     try:
-        headers, items = await run_in_threadpool(read_items, upload.filename or "", data)
+        headers, items = await run_in_threadpool(read_items, upload.filename or "", data, max_rows)
+    except ScreenFileTooLarge as exc:
+        raise ApiError(413, "payload_too_large", str(exc), {"file": upload.filename}) from exc
     except ScreenFileError as exc:
         raise ApiError(422, "invalid_file", str(exc), {"file": upload.filename}) from exc
     fields: dict[str, Any] = {}
@@ -86,7 +94,7 @@ async def _upload_request(request: Request) -> tuple[ScreenRequest, list[ScreenI
 
 
 @router.post("/screen", summary="批量筛查（招标投标、政府采购信用核查）", openapi_extra=_BODY_DOC,
-             responses={**ERRORS, 413: {"model": ErrorResponse, "description": "行数或文件过大"},
+             responses={**BODY_ERRORS,
                         200: {"content": {"application/json": {}, "text/csv": {}, XLSX: {}},
                               "description": "每行的结论（hit/clear/review/invalid）、匹配主体与不良记录证据"}})
 async def screen(request: Request, service: Service, viewer: CurrentViewer, settings: Settings,
@@ -96,7 +104,7 @@ async def screen(request: Request, service: Service, viewer: CurrentViewer, sett
     written to the audit log (who, when, rows, a hash of the input)."""
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
-        body, items, headers, raw = await _upload_request(request)
+        body, items, headers, raw = await _upload_request(request, settings.max_screen_rows)
     elif content_type.startswith("application/json") or not content_type:
         body, items, headers, raw = await _json_request(request)
     else:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
 
 from indexer.model import RecordType, Status
 from search_api.deps import CurrentViewer, Service
@@ -18,6 +21,17 @@ from search_api.understanding import understand
 
 router = APIRouter(prefix="/v1", tags=["search"])
 _TYPES = {t.value for t in RecordType}
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_day(value: object) -> object:
+    """Only YYYY-MM-DD: pydantic would also read a number as seconds since 1970."""
+    if not (isinstance(value, str) and _ISO_DAY.fullmatch(value)) and not isinstance(value, date):
+        raise PydanticCustomError("date_parsing", "expected YYYY-MM-DD")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_iso_day)]
 
 
 def _types(value: str | None) -> tuple[RecordType, ...]:
@@ -45,8 +59,8 @@ async def search(
     authority: Annotated[str, Query(max_length=100, description="决定机关")] = "",
     district: Annotated[str, Query(max_length=30, description="区县，如 清城区")] = "",
     category: Annotated[str, Query(max_length=30, description="类别，如 罚款、警告")] = "",
-    date_from: Annotated[date | None, Query(description="决定日期起")] = None,
-    date_to: Annotated[date | None, Query(description="决定日期止")] = None,
+    date_from: Annotated[Day | None, Query(description="决定日期起（YYYY-MM-DD）")] = None,
+    date_to: Annotated[Day | None, Query(description="决定日期止（YYYY-MM-DD）")] = None,
     page: Annotated[int, Query(ge=1, le=500)] = 1,
     size: Annotated[int, Query(ge=1, le=50)] = 10,
     cursor: Annotated[str | None, Query(max_length=500, description="深度翻页游标（next_cursor）")] = None,

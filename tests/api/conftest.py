@@ -20,6 +20,8 @@ from stores.embedded import EmbeddedStore
 from tests.api.server import running_server
 
 STAFF_KEY = "test-staff-key"
+# A key as long as a signed token: keys are not limited to a few hundred characters.
+LONG_STAFF_KEY = "k" * 1500
 TODAY = "2026-11-01"  # the generator's reference day, so expiries are deterministic
 # A digit run right after a digit and a dot is a decimal fraction, not an ID number: the latency sums of /metrics
 # (4.672953590421849) read as a 15-digit ID with a birth date in about 1.6 % of values.
@@ -62,7 +64,7 @@ def public_bodies() -> list[str]:
 
 @pytest.fixture(scope="session")
 def base_url(api_data: Path) -> Iterator[str]:
-    env = {"CREDIT_SEARCH_API_KEYS": f"{STAFF_KEY}:staff", "CREDIT_SEARCH_TODAY": TODAY,
+    env = {"CREDIT_SEARCH_API_KEYS": f"{STAFF_KEY}:staff,{LONG_STAFF_KEY}:staff", "CREDIT_SEARCH_TODAY": TODAY,
            "CREDIT_SEARCH_RERANK_WINDOW": "20", "CREDIT_SEARCH_CORS_ORIGINS": "https://credit.qingyuan.gov.cn"}
     with running_server(api_data, env) as base:
         yield base

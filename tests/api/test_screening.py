@@ -82,7 +82,8 @@ def test_xlsx_upload_of_1000_rows_returns_an_xlsx_and_is_audited(staff: httpx.Cl
     assert response.headers["content-type"] == XLSX
     result = load_workbook(io.BytesIO(response.content)).active
     assert result is not None
-    table = [[("" if v is None else str(v)) for v in row] for row in result.iter_rows(values_only=True)]
+    cells = list(result.iter_rows(values_only=True))
+    table = [[("" if v is None else str(v)) for v in row] for row in cells]
     assert table[0] == [*headers, *RESULT_COLUMNS]
     assert len(table) == 1001
     assert [r[:4] for r in table[1:]] == rows  # every input column comes back as it was sent
@@ -92,8 +93,9 @@ def test_xlsx_upload_of_1000_rows_returns_an_xlsx_and_is_audited(staff: httpx.Cl
     assert verdict["2"] == "无法筛查" and "校验" in reason["2"]
     assert verdict["3"] == "无法筛查" and verdict["4"] == "未发现不良记录"
     assert {r[4] for r in table[5:]} <= {"命中不良记录", "未发现不良记录", "需人工复核"}
-    by_code = [r for r in table[5:] if r[2]]
-    assert by_code and all(r[7] == r[2] and r[8] == "1.00" for r in by_code)  # a valid code decides identity
+    by_code = [r for r in cells[5:] if r[2]]
+    # A valid code decides identity; the score is a number, as Excel can sort and filter it.
+    assert by_code and all(r[7] == r[2] and r[8] == 1 and isinstance(r[8], int | float) for r in by_code)
 
     lines = _audit_lines(api_data)
     assert len(lines) == before + 1
@@ -147,4 +149,4 @@ def test_cli_screen_writes_the_verdicts_next_to_the_input(store: EmbeddedStore, 
     missing = run("screen", tmp_path / "none.csv", "--out", out, "--data-dir", api_data)
     assert missing.returncode == 2 and "文件不存在" in missing.stderr
     no_index = run("screen", source, "--out", out, "--data-dir", tmp_path / "empty")
-    assert no_index.returncode == 2 and "请先用 credit-search index 建立索引" in no_index.stderr
+    assert no_index.returncode == 2 and "没有索引，请先运行 credit-search index" in no_index.stderr

@@ -82,6 +82,13 @@ def id_card_check_char(body: str) -> str:
     return _ID_CHECK[sum(int(c) * w for c, w in zip(body, _ID_WEIGHTS, strict=True)) % 11]
 
 
+def is_valid_uscc(code: str) -> bool:
+    """Whether a normalised 18-character code is a valid 统一社会信用代码, without the reasons
+    :func:`validate_uscc` gives and without its cache: for the hundreds of one-off variants of a mistyped code,
+    which would only push the codes a load or a server sees again out of that cache."""
+    return bool(_USCC_SHAPE.fullmatch(code)) and code[17] == uscc_check_char(code[:17])
+
+
 @lru_cache(maxsize=65536)
 def validate_uscc(raw: str) -> CodeCheck:
     """Check a 统一社会信用代码 (GB 32100-2015)."""
@@ -223,7 +230,7 @@ def mask_id_number(value: str) -> str:
 _DIGIT = "0-9\uff10-\uff19"
 _SEPARATORS = frozenset(" \u3000-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\uff0d")
 _SEPARATOR = re.escape("".join(sorted(_SEPARATORS)))
-_ID_RUN = re.compile(f"[{_DIGIT}](?:[{_SEPARATOR}]?[{_DIGIT}])*(?:[{_SEPARATOR}]?[XxＸｘ](?![0-9A-Za-z]))?")
+_ID_RUN = re.compile(f"[{_DIGIT}](?:[{_SEPARATOR}]?[{_DIGIT}])*(?:[{_SEPARATOR}]?[XxＸｘ])?")
 _ID_RUN_MIN = 15
 # Most texts hold no run of 15 digits at all: one search tells.
 _LONG_RUN = re.compile(f"[{_DIGIT}](?:[{_SEPARATOR}]?[{_DIGIT}]){{{_ID_RUN_MIN - 1}}}")

@@ -12,7 +12,14 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from analyzers.codes import CodeKind, classify_code, find_codes, find_document_numbers, masked_code_matches
+from analyzers.codes import (
+    CodeKind,
+    classify_code,
+    find_codes,
+    find_document_numbers,
+    mask_id_number,
+    masked_code_matches,
+)
 from analyzers.names import name_bigrams, name_key
 from analyzers.normalize import normalize_name
 from analyzers.tokens import expand_synonyms
@@ -139,7 +146,14 @@ class SearchService:
         """Answer one search-box query; ``understood`` is :func:`understand` of ``params.q`` if the caller
         has it already. With ``quick_only`` a query that turns out to need a full-text search (a would-be
         name that matches no subject) returns None instead, for the caller to run it off the event loop."""
-        understood = understood or understand(params.q)
+        result = self._search(params, viewer, understood or understand(params.q), quick_only)
+        if result is not None and not viewer.is_staff:
+            # The query is echoed as understood: an ID number typed into the box is not shown back in full.
+            result["query"] = mask_tree(result["query"])
+        return result
+
+    def _search(self, params: SearchParams, viewer: Viewer, understood: Understood,
+                quick_only: bool) -> dict[str, Any] | None:
         filters = self._filters(params, viewer)
         query: dict[str, Any] = {"kind": understood.kind.value, "normalized": understood.normalized}
         if understood.kind is QueryKind.CODE:
@@ -393,7 +407,7 @@ class SearchService:
     def entity(self, code: str, viewer: Viewer) -> dict[str, Any]:
         check = classify_code(code)
         if check.kind is CodeKind.ID_CARD:
-            raise ApiError(422, "invalid_code", "不支持按身份证号码查询主体信用档案", {"code": code})
+            raise ApiError(422, "invalid_code", "不支持按身份证号码查询主体信用档案", {"code": mask_id_number(code)})
         if check.kind not in (CodeKind.USCC, CodeKind.ORG_CODE, CodeKind.REG_NO) or not check.valid:
             reason = check.reason or "不是有效的统一社会信用代码、组织机构代码或工商注册号"
             raise ApiError(422, "invalid_code", f"代码无效：{reason}", {"code": code, "reason": reason})

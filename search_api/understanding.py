@@ -9,10 +9,10 @@ from analyzers.codes import (
     USCC_CHARS,
     CodeKind,
     classify_code,
+    is_valid_uscc,
     looks_like_code,
     looks_like_document_number,
     normalize_document_number,
-    validate_uscc,
 )
 from analyzers.names import analyze_name
 from analyzers.normalize import normalize_code, normalize_name, normalize_text
@@ -83,4 +83,4 @@ def one_edit_codes(code: str) -> list[str]:
     elif len(code) == 19:
         variants.update(code[:i] + code[i + 1:] for i in range(19))
     variants.discard(code)
-    return sorted(v for v in variants if validate_uscc(v).valid)
+    return sorted(filter(is_valid_uscc, variants))

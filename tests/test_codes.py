@@ -1,6 +1,7 @@
 """Identifier validation: real public codes, generated codes, every single-character change."""
 
 import random
+import unicodedata
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -106,3 +107,21 @@ def test_every_single_character_change_is_rejected(code: str, position: int, rep
         return
     changed = code[:position] + replacement + code[position + 1:]
     assert not validate_uscc(changed).valid
+
+
+def test_id_numbers_are_masked_however_they_are_written() -> None:
+    rng = random.Random(5)
+    number = make_id_number(rng, "441823")
+    wide = number.translate(str.maketrans("0123456789X", "０１２３４５６７８９Ｘ"))
+    spaced = " ".join(number[i:i + 4] for i in range(0, 18, 4))
+    hyphened = f"{number[:6]}-{number[6:14]}-{number[14:]}"
+    for text in (f"ID{number}", f"{number}abc", wide, spaced, hyphened, f"张三{number}", f"电话 3388888 {number}",
+                 f"号码{number}1234", f"{number.lower()}号"):
+        masked = mask_id_numbers_in_text(text)
+        digits = "".join(c for c in unicodedata.normalize("NFKC", masked) if c.isdigit())
+        assert number[4:14] not in digits, (text, masked)
+        assert "4418**********" in masked, (text, masked)
+    # Digits that are not laid out like an ID number stay as they are.
+    for text in ("罚款5000元，2023年12月1日", "金额 123456789012345678 元", "代码914403001922038216",
+                 "91441802MA4UJ3XK72"):
+        assert mask_id_numbers_in_text(text) == text

@@ -253,6 +253,21 @@ def test_suggest_by_prefix_and_pinyin(store: Store) -> None:
     assert [s.code for s in ranked] == [HENGDA, HONGTU]  # more records first
 
 
+def test_visible_counts_count_only_what_the_visibility_allows(store: Store) -> None:
+    store.upsert(corpus())
+    store.flush()
+    # HENGDA: two public penalties and one past its publication end; HONGTU: a penalty and a commitment
+    # published to a specific scope only.
+    assert store.visible_counts([HENGDA, HONGTU, "no-such-subject"], PUBLIC) == {HENGDA: 2, HONGTU: 1}
+    assert store.visible_counts([HENGDA, HONGTU], EVERYTHING) == {HENGDA: 3, HONGTU: 2}
+    assert store.visible_counts([], PUBLIC) == {}
+    withdrawn = next(d.id for d in corpus() if d.subject_key == HONGTU and d.record_type == RecordType.PENALTY)
+    assert store.set_status(withdrawn, Status.WITHDRAWN, "异议核实后撤销", date(2026, 6, 1))
+    assert store.visible_counts([HONGTU], PUBLIC) == {}
+    # Suggestions still offer the subject: whether a viewer may see it is the search layer's to decide.
+    assert [s.code for s in store.suggest("清远宏", 10)] == [HONGTU]
+
+
 def test_iter_subjects_carries_former_names_and_the_generation_moves(store: Store) -> None:
     docs = corpus()
     store.upsert(docs[:3])

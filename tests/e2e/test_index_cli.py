@@ -172,3 +172,51 @@ def test_a_killed_load_completes_on_rerun(corpus: tuple[Path, dict[str, Any]], t
     recovered.close()
     assert _derived(crashed) == derived
     shutil.rmtree(crashed)
+
+
+def _children(pid: int) -> set[int]:
+    """Processes whose parent is ``pid`` (from /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_analysis_workers_die_with_a_killed_load(corpus: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    directory, _ = corpus
+    process = subprocess.Popen([str(SCRIPT), "index", *(str(directory / f) for f in DATA_FILES), "--workers", "2",
+                                "--no-embed", "--data-dir", str(tmp_path / "data")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    workers: set[int] = set()
+    while time.monotonic() < deadline and process.poll() is None and len(workers) < 2:
+        workers = _children(process.pid)
+        time.sleep(0.02)
+    assert process.poll() is None and len(workers) == 2, "the load ended before its workers could be seen"
+    os.kill(process.pid, signal.SIGKILL)  # the load alone, as `kill -9 PID` does: not its process group
+    process.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(w) for w in workers):
+        time.sleep(0.05)
+    assert not any(_alive(w) for w in workers)
+
+
+def test_scale_out_store_without_its_address_says_so(corpus: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    for args, env in (((), {"CREDIT_SEARCH_STORE": "elasticsearch"}), (("--store", "elasticsearch"), {})):
+        result = run("index", corpus[0] / "dishonest.json", *args, "--data-dir", tmp_path,
+                     env={**env, "CREDIT_SEARCH_ES_URL": ""})
+        assert result.returncode == 2 and "CREDIT_SEARCH_ES_URL" in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr

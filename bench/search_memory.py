@@ -1,0 +1,135 @@
+"""Memory of a serving process over many distinct searches: the server's resident memory after every 1,000 of
+10,000 random public searches (random words, names and codes, so that nothing repeats), on an indexed generated
+corpus. With ``--baseline REF`` the same run is made first against a git revision of the project, checked out
+beside it, for comparison in the same stretch of this VM.
+
+    python bench/search_memory.py --records 20000 --baseline 394e61b   (appends to bench/RESULTS.md)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import OUT, generated_corpus, record
+
+ROOT = Path(__file__).resolve().parent.parent
+# Common characters of names and penalty texts: random words of them hit the index in many ways.
+CHARS = ("清远市城区新英德连州佛冈阳山连山连南华恒达建筑工程有限公司贸易商行食品药品环保科技物流运输安全生产消防"
+         "扬尘污染超标排放未取得许可证经营销售过期罚款警告没收违法所得责令停产停业吊销拒不履行生效法律文书")
+
+
+def _queries(n: int, seed: int) -> list[str]:
+    """Words of the corpus's characters, words of any common Chinese characters (a new vocabulary with every
+    query), and code-like strings, in turn."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        kind = i % 4
+        if kind == 3:
+            out.append("9144" + "".join(rng.choice("0123456789ABCDEFGHJKLMNPQRTUWXY") for _ in range(14)))
+        elif kind == 2:
+            out.append("".join(chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(rng.randint(2, 12))))
+        else:
+            out.append("".join(rng.choice(CHARS) for _ in range(rng.randint(2, 8 if kind else 14))))
+    return out
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _command(code: Path, *args: str) -> list[str]:
+    """``credit-search ARGS`` run from the checkout ``code`` (PYTHONPATH set by the caller)."""
+    return [sys.executable, "-c", "from search_api.cli import main; main()", *args]
+
+
+def _env(code: Path) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(code), "CREDIT_SEARCH_ENCODER": "none"}
+
+
+def _index(code: Path, files: list[Path], data: Path) -> None:
+    shutil.rmtree(data, ignore_errors=True)
+    subprocess.run(_command(code, "index", *map(str, files), "--data-dir", str(data), "--no-embed"), cwd=code,
+                   env=_env(code), capture_output=True, check=False)
+
+
+def _serve(code: Path, data: Path, port: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(_command(code, "serve", "--port", str(port), "--data-dir", str(data)), cwd=code,
+                            env=_env(code), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def measure(code: Path, data: Path, queries: list[str], port: int) -> list[float]:
+    """Resident MiB of a server of ``code`` at start-up and after every 1,000 queries."""
+    server = _serve(code, data, port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        samples = [_rss_mib(server.pid)]
+        with httpx.Client(base_url=base, timeout=30) as client:
+            for n, q in enumerate(queries, 1):
+                client.get("/v1/search", params={"q": q})
+                if n % 1000 == 0:
+                    samples.append(_rss_mib(server.pid))
+        return samples
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _worktree(ref: str) -> Path:
+    path = OUT / f"worktree-{ref}"
+    if not path.exists():
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(path), ref], check=True,
+                       capture_output=True)
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=20000)
+    parser.add_argument("--queries", type=int, default=10000)
+    parser.add_argument("--baseline", default="", help="git revision to measure first, for comparison")
+    args = parser.parse_args()
+    files = generated_corpus(args.records, 1)
+    queries = _queries(args.queries, 7)
+    runs: list[tuple[str, list[float]]] = []
+    for label, code in ([(f"baseline {args.baseline}", _worktree(args.baseline))] if args.baseline else []) + \
+            [("this code", ROOT)]:
+        data = OUT / f"memory-{args.records}-{code.name}"
+        _index(code, files, data)  # each version writes the store layout it reads
+        runs.append((label, measure(code, data, queries, 8765)))
+    header = "| code | start | " + " | ".join(f"after {k:,}" for k in range(1000, args.queries + 1, 1000)) + \
+        " | growth after the first 1,000 |"
+    lines = [header, "|" + "---|" * (len(runs[0][1]) + 2)]
+    for label, samples in runs:
+        lines.append(f"| {label} | " + " | ".join(f"{s:,.0f}" for s in samples) +
+                     f" | {samples[-1] - samples[1]:+,.0f} MiB |")
+    record(f"Server memory over {args.queries:,} distinct searches ({args.records:,} records)",
+           f"python bench/search_memory.py --records {args.records}" +
+           (f" --baseline {args.baseline}" if args.baseline else ""),
+           "Resident memory (MiB) of one `credit-search serve` process, public view, keyword search (encoder "
+           "none), random words, names and codes so that no query repeats:\n\n" + "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

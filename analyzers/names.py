@@ -15,7 +15,17 @@ from itertools import pairwise
 from rapidfuzz.distance import LCSseq
 
 from analyzers.normalize import normalize_name
-from synonyms import Region, load_industry_terms, load_legal_forms, load_name_qualifiers, load_regions
+from synonyms import (
+    Region,
+    load_industry_terms,
+    load_legal_forms,
+    load_name_qualifiers,
+    load_national_prefixes,
+    load_national_regions,
+    load_region_abbreviations,
+    load_regions,
+    load_short_name_words,
+)
 
 _BRACKETED = re.compile(r"\(([^()]*)\)")
 _MIN_CORE = 2
@@ -38,8 +48,12 @@ class NameParts:
 
 
 def _short_of(region_name: str) -> str:
+    """The spelling of a region people type before a 字号: its first short form, else the full name without its
+    last character (镇海区 → 镇海) when two remain."""
     region = _tables().by_full.get(region_name)
-    return region.short[0] if region and region.short else region_name
+    if region and region.short:
+        return region.short[0]
+    return region_name[:-1] if len(region_name) > 2 and region_name[-1] in "县区市旗" else region_name
 
 
 @dataclass(frozen=True)
@@ -54,6 +68,9 @@ class _Tables:
     industry: frozenset[str]
     industry_lengths: tuple[int, ...]
     qualifiers: frozenset[str]
+    abbreviations: dict[str, str]  # one-character abbreviation → region full name (沪 → 上海市)
+    short_name_words: tuple[str, ...]  # words short names add after the 字号 (集团, 股份)
+    national_prefixes: tuple[str, ...]  # words before a national company's 字号 (中国)
 
 
 @cache
@@ -61,7 +78,10 @@ def _tables() -> _Tables:
     prefixes: dict[str, Region] = {}
     county: dict[str, Region] = {}
     by_full: dict[str, Region] = {}
-    for region in load_regions():
+    # The local regions first: their short forms (清城 for 清城区) are the ones people of this city type.
+    for region in (*load_regions(), *load_national_regions()):
+        if region.full in by_full:
+            continue
         by_full[region.full] = region
         # One-character short forms (粤, 沪) are licence-plate style and collide with brand names.
         spellings = [region.full, *[s for s in region.short if len(s) >= 2]]
@@ -82,6 +102,9 @@ def _tables() -> _Tables:
         industry=frozenset(terms),
         industry_lengths=tuple(sorted({len(t) for t in terms}, reverse=True)),
         qualifiers=load_name_qualifiers(),
+        abbreviations=load_region_abbreviations(),
+        short_name_words=load_short_name_words(),
+        national_prefixes=load_national_prefixes(),
     )
 
 
@@ -152,15 +175,13 @@ def _split_branch(name: str) -> tuple[str, str]:
     return name[:best], name[best:]
 
 
-# Per process, and an indexing worker sees its own share of the subjects (indexer.pipeline._split): at a million
-# records 143,000 names each, which this size nearly holds (half this size missed 278,000 times, twice as
-# often; this size costs a worker 80 MiB more).
-@lru_cache(maxsize=131072)
-def analyze_name(name: str) -> NameParts:
+def parse_name(name: str) -> NameParts:
     """Analyse a subject name into its parts and matching key.
 
     Traditional, full-width and bracket variants of one name give the same result, because the name is
-    normalised first. Bracketed regions and qualifiers (（中国）, （集团）, （普通合伙）) are set aside.
+    normalised first. Bracketed regions and qualifiers (（中国）, （集团）, （普通合伙）) are set aside. Not cached:
+    for what people type (a query, a row to screen), which would only push recurring names out of the cache of
+    :func:`analyze_name`.
     """
     t = _tables()
     normalized = normalize_name(name)
@@ -199,6 +220,13 @@ def analyze_name(name: str) -> NameParts:
     )
 
 
+# Per process, and an indexing worker sees its own share of the subjects (indexer.pipeline._split): at a million
+# records 143,000 names each, which this size nearly holds (half this size missed 278,000 times, twice as
+# often; this size costs a worker 80 MiB more).
+analyze_name = lru_cache(maxsize=131072)(parse_name)
+"""Cached :func:`parse_name`, for the names of records, which recur."""
+
+
 def name_key(name: str) -> str:
     """The matching key of a subject name (:attr:`NameParts.key`)."""
     return analyze_name(name).key
@@ -215,6 +243,108 @@ def name_bigrams(name: str) -> list[str]:
     query asks of it, gram by gram, so that a two-character query matches inside a name that jieba would cut
     differently. (Indexed unigrams served no query, and were a sixth of the tokens of a record.)"""
     return [a + b for a, b in pairwise(c for c in name if c not in "()")]
+
+
+@dataclass(frozen=True, slots=True)
+class Alignment:
+    """Where the characters of a short form stand, in order, in a full name (see :func:`align`)."""
+
+    runs: int  # contiguous stretches of the full name the characters were found in
+    core_used: int  # characters of the 字号 among them
+    core_length: int
+    brand_kept: bool  # it holds the first two characters of the 字号, side by side (德昌 of 德昌电机)
+    at_head: bool  # it starts at the first character of the 字号 or of the name
+    region_abbreviation: bool  # it opened with the one-character abbreviation of the name's region (沪 for 上海)
+    suffix_kept: bool  # its last character stands in the industry word or the legal form (…股份, …电气)
+    in_branch: bool  # some of its characters were only found in the branch part (…清城分公司)
+    word_added: str  # a word short names add (集团 in 君正集团) that the name lacks, read without it
+
+
+def _spelled(parts: NameParts) -> str:
+    return parts.normalized.replace("(", "").replace(")", "")
+
+
+def _positions(short: str, text: str, start: int) -> list[int] | None:
+    """The positions of ``short``'s characters in ``text``, in order, the first at ``start``, each next one at the
+    nearest place after the one before (so that neighbours stay neighbours); None when one is missing."""
+    found = [start]
+    for char in short[1:]:
+        at = text.find(char, found[-1] + 1)
+        if at < 0:
+            return None
+        found.append(at)
+    return found
+
+
+def _readings_of(short: str, full: NameParts) -> list[tuple[str, bool, str]]:
+    """The ways to read a short form against a name, in order of preference: as written; without a leading
+    region abbreviation the name's region agrees with (沪农商行); without a trailing word that short names add
+    (君正集团); without both."""
+    t = _tables()
+    opening = t.abbreviations.get(short[:1], "") if len(short) > 2 else ""
+    bodies = [(short, False)]
+    if opening and opening in _region_and_parents(full.regions):
+        bodies.append((short[1:], True))
+    out = [(body, abbreviated, "") for body, abbreviated in bodies]
+    for body, abbreviated in bodies:
+        word = next((w for w in t.short_name_words if body.endswith(w) and len(body) - len(w) >= _MIN_CORE), "")
+        if word:
+            out.append((body[:-len(word)], abbreviated, word))
+    return out
+
+
+def align(short: str, full: NameParts) -> Alignment | None:
+    """How ``short`` (a normalised short form, such as 德昌股份, 沪农商行 or 龙版传媒) reads as an abbreviation of
+    the name ``full``: every character found in the name in order, in one of the readings of :func:`_readings_of`;
+    None when it is not such an abbreviation. Of the places where its first character occurs, the one that keeps
+    the 字号's head and uses most of it in fewest stretches wins."""
+    text = _spelled(full)
+    core_start = text.find(full.core) if full.core else -1
+    core_end = core_start + len(full.core)
+    # 中国东方航空: the 字号 people write begins after the national prefix.
+    national = next((p for p in _tables().national_prefixes if full.core.startswith(p)
+                     and len(full.core) - len(p) >= _MIN_CORE), "")
+    brand_start = core_start + len(national) if core_start >= 0 else -1
+    heads = {0, core_start, brand_start}
+    tail_start = core_end if core_start >= 0 else len(text)
+    branch_start = len(text) - len(full.branch) if full.branch else len(text)
+    for body, abbreviated, word in _readings_of(short, full):
+        best: tuple[tuple[bool, int, int, int], Alignment] | None = None
+        for start in [i for i, c in enumerate(text) if c == body[0]][:6]:
+            found = _positions(body, text, start)
+            if found is None:
+                continue
+            runs = 1 + sum(1 for a, b in pairwise(found) if b != a + 1)
+            core_used = sum(1 for p in found if core_start <= p < core_end)
+            brand = brand_start >= 0 and brand_start in found and brand_start + 1 in found[1:]
+            candidate = Alignment(runs=runs, core_used=core_used, core_length=len(full.core), brand_kept=brand,
+                                  at_head=found[0] in heads or abbreviated, region_abbreviation=abbreviated,
+                                  suffix_kept=tail_start <= found[-1] < branch_start,
+                                  in_branch=found[-1] >= branch_start, word_added=word)
+            rank = (brand, core_used, -runs, -start)
+            if best is None or rank > best[0]:
+                best = (rank, candidate)
+        if best is not None:
+            return best[1]
+    return None
+
+
+def region_abbreviation_of(text: str) -> str:
+    """How people spell the region that the first character of ``text`` abbreviates (沪农商行 → 上海), or ""."""
+    region = _tables().abbreviations.get(text[:1], "")
+    return _short_of(region) if region else ""
+
+
+def _region_and_parents(regions: tuple[str, ...]) -> set[str]:
+    """A name's regions with the regions they lie in (广州市 → 广东省): 粤 abbreviates a Guangzhou company too."""
+    by_full = _tables().by_full
+    out: set[str] = set()
+    for name in regions:
+        while name and name not in out:
+            out.add(name)
+            region = by_full.get(name)
+            name = region.parent if region else ""
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pypinyin import lazy_pinyin
+from pypinyin import Style, lazy_pinyin, pinyin
 
 from analyzers.normalize import normalize_name
 
@@ -45,3 +45,14 @@ def pinyin_forms(*pieces: str) -> tuple[str, str]:
     Passing the pieces of an analysed name keeps the phrase readings of each piece (银行 → yinhang).
     """
     return pinyin_of_normalized(*(normalize_name(p).replace("(", "").replace(")", "") for p in pieces))
+
+
+@lru_cache(maxsize=16384)
+def readings(char: str) -> frozenset[str]:
+    """Every toneless reading of one character (行 → hang, xing)."""
+    return frozenset(r for group in pinyin(char, style=Style.NORMAL, heteronym=True, errors="ignore") for r in group)
+
+
+def same_sound(a: str, b: str) -> bool:
+    """Whether two characters can be read alike (创 and 闯 both chuang): a typist's homophone slip."""
+    return bool(readings(a) & readings(b))

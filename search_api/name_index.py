@@ -1,40 +1,47 @@
-"""An in-memory index of every subject name, for name search and bulk screening.
+"""An in-memory index of every subject name: the one name matcher behind name search, screening, suggestions
+and questions.
 
-Recall is character n-gram blocking: each name is indexed by its characters and character pairs, and a
-query collects the names sharing the most of its rarest grams (counted with numpy). The
-best candidates are then scored with :func:`search_api.ranking.score_name` over the analysers' keys,
-so the full-text store is not asked to rank every record that shares a common word such as 建筑 or 工程.
+Candidates come by three routes, each measured for recall on real names (bench/real_names.py): the names with
+the query's matching key (the same 字号 and industry words), the names holding every character of the query (a
+short form such as 德昌股份 or 龙版传媒 keeps its full name's characters), and the names sharing the most of
+the query's informative characters and character pairs, weighted by rarity (a full name with a slip). The
+candidates are scored by :func:`search_api.ranking.score_name` over names analysed once, when the index is built.
 
-The index is built from :meth:`Store.iter_subjects` (former names included) and kept in step with the
-store by :class:`NameIndexHolder`, which rebuilds it in the background when the store's subjects change.
+The index is built from :meth:`Store.iter_subjects` (former names included) and kept in step with the store by
+:class:`NameIndexHolder`, which rebuilds it in the background when the store's subjects change.
 """
 
 from __future__ import annotations
 
 import gc
 import logging
+import math
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
 
-from analyzers.names import analyze_name, name_ngrams
+from analyzers.names import NameParts, analyze_name, parse_name, region_abbreviation_of
 from analyzers.normalize import normalize_name
-from search_api.ranking import alias_target, score_name
+from search_api.ranking import FULL_NAME, SHORT_FORM, alias_target, known_by_short_name, score_name
 from stores.base import Store, StoreUnavailable, Subject
 
 log = logging.getLogger("credit_search.names")
 
-# A gram found in more than this share of names (有, 公司, 清远) barely tells names apart but would make
-# every query add up hundreds of thousands of postings; it only counts when nothing rarer is shared.
+# A gram found in more than this share of names (有, 公司, 清远) barely tells names apart but would make every
+# query add up hundreds of thousands of postings; it only counts when nothing rarer is shared.
 _COMMON_SHARE = 0.05
 _COMMON_MIN = 1000
-_RAREST = 8
-# A name whose blocking key is indexed and scores this high (the same name, or the same 字号 with the same
+_RAREST = 12  # grams of a query that the similarity route adds up, rarest first
+# Names holding every character of a short form that are scored; beyond this many, those sharing most of its
+# character pairs (its characters side by side, as in the name) are.
+_CONTAINING = 200
+# A name whose matching key is indexed and scores this high (the same name, or the same 字号 with the same
 # region and legal form) is settled by the names sharing its key: no other name can come within reach.
 _SURE = 0.98
 
@@ -47,6 +54,7 @@ class NameMatch:
     name: str
     score: float
     explanation: str
+    kind: str = FULL_NAME  # what the score rests on (search_api.ranking: FULL_NAME, SHORT_FORM)
 
 
 def filed_by_name(subject: Subject) -> bool:
@@ -56,19 +64,23 @@ def filed_by_name(subject: Subject) -> bool:
     return subject.key.startswith("name:")
 
 
-def _blocking_text(name: str) -> str:
-    """What a name is blocked on: its 字号 and industry words (and branch), because region prefixes and
-    legal forms are shared by thousands of names and differ between true matches."""
-    return analyze_name(name).key.replace("#", "")
+def _spelled(name: str) -> str:
+    """A normalised name as its characters are indexed: brackets dropped, their contents kept."""
+    return name.replace("(", "").replace(")", "")
+
+
+def _grams(text: str) -> set[str]:
+    return set(text) | {a + b for a, b in pairwise(text)}
 
 
 class NameIndex:
-    """Subject names with their gram postings; immutable once built (a rebuild makes a new one)."""
+    """Subject names, analysed, with their character postings; immutable once built (a rebuild makes a new one)."""
 
     def __init__(self, subjects: Iterable[Subject]) -> None:
         self.subjects: list[Subject] = []
-        self._entry_subject: list[int] = []  # entry (one name of one subject) → subject position
+        entry_subject: list[int] = []  # entry (one name of one subject) → subject position
         self._entry_name: list[str] = []
+        self._entry_parts: list[NameParts] = []
         postings: dict[str, list[int]] = defaultdict(list)
         self._by_key: dict[str, list[int]] = defaultdict(list)
         for subject in subjects:
@@ -76,32 +88,70 @@ class NameIndex:
             self.subjects.append(subject)
             for name in dict.fromkeys(subject.names or (subject.name,)):
                 entry = len(self._entry_name)
-                self._entry_subject.append(position)
+                parts = analyze_name(name)
+                entry_subject.append(position)
                 self._entry_name.append(name)
-                blocking = _blocking_text(name)
-                self._by_key[blocking].append(entry)
-                for gram in set(name_ngrams(blocking)):
+                self._entry_parts.append(parts)
+                self._by_key[parts.key].append(entry)
+                for gram in _grams(_spelled(parts.normalized)):
                     postings[gram].append(entry)
         self.size = len(self._entry_name)
+        self._entry_subject = entry_subject
         self._postings = {g: np.asarray(p, dtype=np.int32) for g, p in postings.items()}
+        self._idf = {g: math.log((self.size + 1) / len(p)) for g, p in self._postings.items()}
 
-    def _candidates(self, normalized: str, limit: int) -> list[int]:
-        """Entries sharing the most informative grams with the query, best first."""
-        grams = [g for g in set(name_ngrams(normalized)) if g in self._postings]
-        if not grams:
+    # -- candidates ------------------------------------------------------------------------------------------
+    def _similar(self, text: str, limit: int) -> list[int]:
+        """Entries sharing the most informative grams with ``text``, each gram weighted by its rarity."""
+        grams = [g for g in _grams(text) if g in self._postings]
+        if not grams or limit <= 0:
             return []
-        # The rarest grams decide: a name shares them with few others (佳源, 源环), while common ones (有限,
-        # 清远, 科技) add long postings and little evidence. A query of common grams only keeps its two rarest.
         by_rarity = sorted(grams, key=lambda g: len(self._postings[g]))
         common = max(_COMMON_MIN, self.size * _COMMON_SHARE)
         chosen = [g for g in by_rarity[:_RAREST] if len(self._postings[g]) <= common] or by_rarity[:2]
-        # One sort puts each entry's shared grams side by side; the run lengths count them.
-        ids = np.sort(np.concatenate([self._postings[g] for g in chosen]))
-        starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
-        shared = np.diff(np.r_[starts, len(ids)])
-        k = min(limit, len(starts))
-        top: npt.NDArray[np.intp] = np.argpartition(-shared, k - 1)[:k]
-        return [int(i) for i in ids[starts[top[np.argsort(-shared[top], kind="stable")]]]]
+        ids = np.concatenate([self._postings[g] for g in chosen])
+        weights = np.concatenate([np.full(len(self._postings[g]), self._idf[g]) for g in chosen])
+        entries, inverse = np.unique(ids, return_inverse=True)
+        scores = np.bincount(inverse, weights=weights)
+        k = min(limit, len(entries))
+        top: npt.NDArray[np.intp] = np.argpartition(-scores, k - 1)[:k]
+        return [int(e) for e in entries[top[np.argsort(-scores[top], kind="stable")]]]
+
+    def _containing(self, text: str) -> list[int]:
+        """Entries holding every character of ``text`` (in any order: the scoring checks the order), the ones
+        sharing most of its character pairs first when there are more than _CONTAINING."""
+        chars = sorted(set(text), key=lambda c: len(self._postings.get(c, ())))
+        if not chars or chars[0] not in self._postings:
+            return []
+        found = self._postings[chars[0]]
+        for char in chars[1:]:
+            others = self._postings[char]
+            found = found[np.isin(found, others, assume_unique=True)]
+            if not len(found):
+                return []
+        if len(found) > _CONTAINING:
+            pairs = [text[i:i + 2] for i in range(len(text) - 1) if text[i:i + 2] in self._postings]
+            shared = sum((np.isin(found, self._postings[p], assume_unique=True) * self._idf[p] for p in pairs),
+                         np.zeros(len(found)))
+            found = found[np.argsort(-shared, kind="stable")[:_CONTAINING]]
+        return [int(e) for e in found]
+
+    def candidates(self, query: str, limit: int = 40) -> list[int]:
+        """The entries worth scoring for ``query`` (normalised), by every route; exposed so that the recall of
+        this stage can be measured on its own."""
+        parts = parse_name(query)
+        text = _spelled(parts.normalized)
+        entries = list(self._by_key.get(parts.key, []))
+        if target := alias_target(query):
+            entries += self._by_key.get(analyze_name(target).key, [])
+        if not parts.legal_form:
+            entries += self._containing(text)
+        # 沪农商行: the region it abbreviates is spelt out in the names it stands for.
+        region = region_abbreviation_of(text) if len(text) > 2 else ""
+        if region and not parts.legal_form:
+            entries += self._containing(text[1:])
+        entries += self._similar(text + region, limit)
+        return list(dict.fromkeys(entries))
 
     def match(self, query: str, limit: int = 10, floor: float = 0.0, candidates: int = 40) -> list[NameMatch]:
         """Subjects whose names best match ``query`` (at most ``limit``, score ≥ ``floor``), best first.
@@ -111,30 +161,28 @@ class NameIndex:
         normalized = normalize_name(query)
         if not normalized:
             return []
-        blocking = _blocking_text(normalized)
-        best = self._score(normalized, self._by_key.get(blocking, []))
+        parts = parse_name(normalized)
+        best = self._score(parts, self._by_key.get(parts.key, []))
         if not best or max(m.score for m in best.values()) < _SURE:
-            entries = self._candidates(blocking, candidates)
-            if target := alias_target(normalized):
-                entries += self._candidates(_blocking_text(target), 20)
-            best = self._score(normalized, entries)
-        ranked = sorted((m for m in best.values() if m.score >= floor),
-                        key=lambda m: (-m.score, -m.subject.record_count, m.subject.name))
+            best = self._score(parts, self.candidates(normalized, candidates))
+        ranked = sorted((m for m in best.values() if m.score >= floor), key=lambda m: (
+            -m.score, m.kind == SHORT_FORM and not known_by_short_name(analyze_name(m.name)),
+            -m.subject.record_count, m.subject.name))
         return ranked[:limit]
 
-    def _score(self, normalized: str, entries: list[int]) -> dict[int, NameMatch]:
+    def _score(self, query: NameParts, entries: list[int]) -> dict[int, NameMatch]:
         """The best match per subject among ``entries``."""
         best: dict[int, NameMatch] = {}
-        for entry in dict.fromkeys(entries):
+        for entry in entries:
             position, name = self._entry_subject[entry], self._entry_name[entry]
             subject = self.subjects[position]
-            scored = score_name(normalized, name)
+            scored = score_name(query, self._entry_parts[entry])
             explanation = scored.explanation
             if name != subject.name and not filed_by_name(subject):
                 explanation += f"（曾用名：{name}）"
             current = best.get(position)
             if current is None or scored.score > current.score:
-                best[position] = NameMatch(subject, name, scored.score, explanation)
+                best[position] = NameMatch(subject, name, scored.score, explanation, scored.kind)
         return best
 
 

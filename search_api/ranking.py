@@ -1,5 +1,10 @@
-"""Re-ranking of subject names: exact name > same 字号 with another legal form or region > the same 字号 with
-a slip elsewhere > abbreviation > fuzzy. Scores are in [0, 1] and come with a Chinese explanation a user can read."""
+"""How well a typed name matches a subject's registered name, as a score in [0, 1] with a Chinese explanation.
+
+The scores come in tiers, each named below with what it means; screening confirms a subject at
+``CONFIRM_THRESHOLD`` (0.9, the request's ``threshold``) when no other subject comes within ``TIE_GAP``, and asks
+a person from ``REVIEW_FLOOR`` up. So a tier above 0.9 is one that alone can decide who a bidder is, a tier
+between the two is a lead a person must confirm, and below the floor a name is not a plausible match.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +12,61 @@ from dataclasses import dataclass
 from functools import cache
 
 from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
 
-from analyzers.names import abbreviation_score, analyze_name
+from analyzers.names import Alignment, NameParts, align, parse_name
 from analyzers.normalize import normalize_name
+from analyzers.pinyin import same_sound
 from synonyms import load_aliases
+
+# -- what screening does with a score ------------------------------------------------------------------------
+CONFIRM_THRESHOLD = 0.9  # the default threshold: a subject confirmed on its name alone
+REVIEW_FLOOR = 0.6  # below this a name is not a plausible match: nothing for a person to look at
+TIE_GAP = 0.03  # another subject scoring within this of the best makes the name ambiguous: a person decides
+# A short form fits many names about as well: it confirms a subject only when no other comes within this.
+SHORT_FORM_GAP = 0.07
+# -- the tiers ----------------------------------------------------------------------------------------------
+EXACT = 1.0  # the same name once normalised (full-width, traditional, brackets)
+SAME_KEY = 0.98  # the same 字号, industry words and legal form (有限公司 for 有限责任公司), region as written
+REGISTERED_ALIAS = 0.97  # an abbreviation or former name listed in synonyms/aliases.txt
+# The same 字号 and industry words without a legal form (山东黄金): this subject's name, or a short form of a
+# longer one (山东黄金矿业股份有限公司), so no higher than the best short form.
+SAME_KEY_SHORT = 0.93
+SAME_KEY_OTHER_FORM = 0.95  # the same 字号 and industry words in another region's spelling or legal form
+COUNTY_SHORT = 0.95  # the 字号 written after the short form of the subject's county (清新利凤机械设备)
+SAME_KEY_OTHER_REGION = 0.85  # the same 字号 in another region: another company, most likely
+# The 字号 intact and a slip after it (建筑工 for 建筑工程): base, plus up to TAIL for how alike the rest is, plus
+# REGION when the region is the one written; a slip of a letter or two stays above the threshold.
+CORE_INTACT, CORE_INTACT_TAIL, CORE_INTACT_REGION = 0.80, 0.12, 0.04
+CORE_INTACT_MIN_TAIL = 0.85
+# One character of the 字号 or industry words wrong, everything else the same: the likely subject, but a real
+# company may differ from another by one character, so a person confirms. A homophone is the likelier slip.
+SLIP_HOMOPHONE, SLIP = 0.88, 0.86
+SLIP_MIN_LENGTH = 4  # in a shorter name one character is a different name
+# A short form whose characters stand in order in the name (德昌股份, 龙版传媒, 沪农商行): base, plus BRAND when it
+# holds the first two characters of the 字号 side by side (else HEAD when it starts there or at the region), plus
+# COMPACT when it reads in one stretch (half of it in two), plus SUFFIX when it ends in the industry word or legal
+# form as short names do (…股份, …电气). At best 0.93: below the same-name tiers, and as high for every name the
+# short form fits as well, so that two such names leave the choice to a person. A short form that uses no
+# character of the 字号 is no abbreviation of it.
+ABBREVIATION = 0.80
+ABBREVIATION_BRAND, ABBREVIATION_HEAD, ABBREVIATION_COMPACT, ABBREVIATION_SUFFIX = 0.06, 0.03, 0.04, 0.03
+ABBREVIATION_ADDED_WORD = 0.02  # taken off when the short form holds a word the name lacks (君正集团)
+# A branch (…分公司) for a name without one, or another branch: the same company's other office, which has
+# records of its own: never confirmed on the name, shown for review.
+BRANCH_CAP = 0.8
+FUZZY = 0.69  # anything else: this times the similarity of the 字号 and industry words, at most 0.69
+
+
+# What kind of evidence a score rests on: a short form may fit several names, and screening asks more of it.
+FULL_NAME, SHORT_FORM = "full_name", "short_form"
 
 
 @dataclass(frozen=True, slots=True)
 class NameScore:
     score: float
     explanation: str
+    kind: str = FULL_NAME
 
 
 @cache
@@ -30,38 +80,88 @@ def alias_target(query: str) -> str | None:
     return found[0] if found else None
 
 
-def score_name(query: str, candidate: str) -> NameScore:
-    """How well a typed name matches a subject's registered name."""
-    q, c = analyze_name(query), analyze_name(candidate)
+def known_by_short_name(parts: NameParts) -> bool:
+    """A joint-stock company or a group: the companies whose short names people write (listed companies must be
+    股份有限公司). Among names a short form fits equally, these are shown first; it never confirms one."""
+    return parts.legal_form == "股份有限公司" or "集团" in parts.normalized
+
+
+def score_name(query: str | NameParts, candidate: str | NameParts) -> NameScore:
+    """How well a typed name matches a subject's registered name (either as text or already analysed)."""
+    q = query if isinstance(query, NameParts) else parse_name(query)
+    c = candidate if isinstance(candidate, NameParts) else parse_name(candidate)
+    found = _tiers(q, c)
+    if q.branch != c.branch and found.score > BRANCH_CAP:
+        what = "分支机构不同" if q.branch and c.branch else "一方为分支机构"
+        return NameScore(BRANCH_CAP, f"{found.explanation}，但{what}", found.kind)
+    return found
+
+
+def _tiers(q: NameParts, c: NameParts) -> NameScore:
     if q.normalized == c.normalized:
-        return NameScore(1.0, "名称完全一致")
+        return NameScore(EXACT, "名称完全一致")
     alias = _aliases().get(q.normalized)
     if alias and alias[0] == c.normalized:
-        return NameScore(0.97, "曾用名一致" if alias[1] == "former" else "登记的简称")
+        return NameScore(REGISTERED_ALIAS, "曾用名一致" if alias[1] == "former" else "登记的简称")
     if q.key == c.key:
-        conflict = bool(q.regions and c.regions and not set(q.regions) & set(c.regions))
-        if conflict:
-            return NameScore(0.85, "字号相同，但地区不同")
+        if q.regions and c.regions and not set(q.regions) & set(c.regions):
+            return NameScore(SAME_KEY_OTHER_REGION, "字号相同，但地区不同")
+        if not q.legal_form and c.legal_form:
+            return NameScore(SAME_KEY_SHORT, "字号相同（未写组织形式，也可能是其他名称的简称）", SHORT_FORM)
         differs = [w for w, same in (("组织形式", q.legal_form == c.legal_form),
                                      ("地区", q.regions == c.regions or not q.regions)) if not same]
-        return NameScore(0.95 if differs else 0.98, f"字号相同（{'、'.join(differs)}不同）" if differs else "字号相同")
+        if differs:
+            return NameScore(SAME_KEY_OTHER_FORM, f"字号相同（{'、'.join(differs)}不同）")
+        return NameScore(SAME_KEY, "字号相同")
     if c.region_short and q.key == c.region_short + c.key:
         # 清新利凤机械设备 for 清远市清新区利凤机械设备有限公司: a county's short form is not stripped from a
         # query (it may be a 字号), but written before this subject's own 字号 it is the subject's county.
-        return NameScore(0.95, "字号相同（地区简写）")
-    # What follows the region: a slip there (建筑工 for 建筑工程, 有限公 for 有限公司) is measured without
-    # the long region prefix that every neighbour shares.
-    tail = fuzz.ratio(q.core + q.industry + q.legal_form, c.core + c.industry + c.legal_form) / 100
-    if len(c.core) >= 2 and q.core.startswith(c.core) and tail >= 0.85:
-        # The 字号 is intact: close to the same-name tiers, and closer when the region is the one written.
-        score = 0.80 + 0.12 * tail + 0.04 * (q.regions == c.regions)
-        return NameScore(round(score, 4), f"字号一致，其余部分相近（相似度{tail:.0%}）")
-    # An abbreviation keeps every character it uses in the full name's order, so a query with a character
-    # the region, 字号 and industry lack cannot be one: skip the costlier subsequence scoring.
-    abbreviation = 0.0
-    if set(q.normalized) <= set(c.region_short + c.core + c.industry):
-        abbreviation = abbreviation_score(q.normalized, c)
-    if abbreviation >= 0.8:
-        return NameScore(round(0.80 + 0.65 * (abbreviation - 0.8), 4), "简称匹配（字序一致）")
+        return NameScore(COUNTY_SHORT, "字号相同（地区简写）")
+    body_q, body_c = q.core + q.industry, c.core + c.industry
+    other_region = bool(q.regions and c.regions and not set(q.regions) & set(c.regions))
+    if len(c.core) >= 2 and body_q.startswith(c.core) and not other_region:
+        # The 字号 intact and a slip in what follows it (建筑工 for 建筑工程, 有限公 for 有限公司), measured on
+        # that part alone: the 字号 every near name shares would hide a different business behind it.
+        tail = fuzz.ratio(body_q[len(c.core):] + q.legal_form, c.industry + c.legal_form) / 100
+        if tail >= CORE_INTACT_MIN_TAIL:
+            score = CORE_INTACT + CORE_INTACT_TAIL * tail + CORE_INTACT_REGION * (q.regions == c.regions)
+            return NameScore(round(score, 4), f"字号一致，其余部分相近（相似度{tail:.0%}）")
+    if slip := _slip(q, c, body_q, body_c):
+        return slip
+    if not q.legal_form and (alignment := align(_spelled(q), c)) is not None and alignment.core_used:
+        return _abbreviation(alignment)
     similarity = fuzz.ratio(q.key, c.key) / 100
-    return NameScore(round(0.69 * similarity, 4), f"名称相近（相似度{similarity:.0%}）")
+    return NameScore(round(FUZZY * similarity, 4), f"名称相近（相似度{similarity:.0%}）")
+
+
+def _spelled(parts: NameParts) -> str:
+    return parts.normalized.replace("(", "").replace(")", "")
+
+
+def _slip(q: NameParts, c: NameParts, body_q: str, body_c: str) -> NameScore | None:
+    """One character of the 字号 or industry words wrong (创合 for 创和), with the same region, legal form and
+    branch: the likely subject, for a person to confirm."""
+    if len(body_c) < SLIP_MIN_LENGTH or q.branch != c.branch:
+        return None
+    if (q.regions and q.regions != c.regions) or (q.legal_form and q.legal_form != c.legal_form):
+        return None
+    if Levenshtein.distance(body_q, body_c, score_cutoff=1) != 1:
+        return None
+    if len(body_q) == len(body_c):
+        typed, registered = next((a, b) for a, b in zip(body_q, body_c, strict=True) if a != b)
+        if same_sound(typed, registered):
+            return NameScore(SLIP_HOMOPHONE, f"字号有一字同音不同（“{typed}”应为“{registered}”？），请核实")
+        return NameScore(SLIP, f"字号有一字不同（“{typed}”与“{registered}”），请核实")
+    return NameScore(SLIP, "字号多或少一个字，请核实")
+
+
+def _abbreviation(a: Alignment) -> NameScore:
+    compact = 1.0 if a.runs == 1 else 0.5 if a.runs == 2 else 0.0
+    score = (ABBREVIATION + (ABBREVIATION_BRAND if a.brand_kept else ABBREVIATION_HEAD * a.at_head)
+             + ABBREVIATION_COMPACT * compact + ABBREVIATION_SUFFIX * a.suffix_kept
+             - ABBREVIATION_ADDED_WORD * bool(a.word_added))
+    how = "（地区简称）" if a.region_abbreviation else ""
+    said = "，含字号" if a.brand_kept else ""
+    if a.word_added:
+        said += f"，名称中无“{a.word_added}”"
+    return NameScore(round(score, 4), f"简称匹配{how}：字序一致{said}", SHORT_FORM)

@@ -13,10 +13,11 @@ A valid code decides identity; otherwise the in-memory name index proposes and s
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from analyzers.codes import CodeKind, classify_code, mask_id_number
 from analyzers.normalize import normalize_name
@@ -24,6 +25,7 @@ from indexer.model import Record, RecordType, Status
 from search_api.audit import append_entry
 from search_api.name_index import NameMatch, filed_by_name
 from search_api.publication import Viewer, effective_status, mask_value, present_record, visibility_for
+from search_api.ranking import REVIEW_FLOOR, SHORT_FORM, SHORT_FORM_GAP, TIE_GAP
 from search_api.service import SearchService
 from search_api.settings import DEFAULT_PENALTY_CATEGORIES, ApiSettings
 from stores.base import Filters
@@ -32,6 +34,7 @@ VERDICT_LABELS = {"hit": "命中不良记录", "clear": "未发现不良记录",
 ADVERSE_TYPES = (RecordType.DISHONEST, RecordType.PENALTY)
 _ENTERPRISE_CODES = (CodeKind.USCC, CodeKind.ORG_CODE, CodeKind.REG_NO)
 _MAX_EVIDENCE = 20
+_CANDIDATES = 10  # subjects a review offers to choose from: a short name may fit several
 
 
 Cell = str | int | float  # a spreadsheet cell as uploaded
@@ -52,7 +55,7 @@ class Policy:
     """What counts as a confident match and as an adverse record."""
 
     threshold: float = 0.9
-    review_floor: float = 0.6
+    review_floor: float = REVIEW_FLOOR
     types: tuple[RecordType, ...] = ADVERSE_TYPES
     penalty_categories: tuple[str, ...] = DEFAULT_PENALTY_CATEGORIES
     penalty_years: int = 3
@@ -60,7 +63,7 @@ class Policy:
 
 def policy_for(settings: ApiSettings, threshold: float, types: tuple[RecordType, ...] = ADVERSE_TYPES) -> Policy:
     """The screening policy of a request: its threshold and record types, the configured penalty rules."""
-    return Policy(threshold=threshold, review_floor=min(0.6, threshold), types=types,
+    return Policy(threshold=threshold, review_floor=min(REVIEW_FLOOR, threshold), types=types,
                   penalty_categories=tuple(settings.screen_penalty_categories),
                   penalty_years=settings.screen_penalty_years)
 
@@ -86,6 +89,44 @@ def _candidate(match: NameMatch, viewer: Viewer) -> dict[str, Any]:
 def _verdict(out: dict[str, Any], kind: str, reason: str) -> dict[str, Any]:
     out.update(verdict=kind, verdict_label=VERDICT_LABELS[kind], reason=reason)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the names found for a row decide: a confirmed subject (``match``), subjects for a person to choose
+    from (``review``), or nothing plausible (``none``), with the reason in Chinese."""
+
+    verdict: Literal["match", "review", "none"]
+    top: NameMatch | None
+    candidates: tuple[NameMatch, ...]
+    reason: str
+
+
+def decide(found: Sequence[NameMatch], policy: Policy) -> Decision:
+    """The decision on a row from the subjects its name matched, best first. A subject is confirmed when it scores
+    at least the threshold and no other one comes within TIE_GAP; one below the threshold but plausible (at least
+    the review floor) goes to a person with the others; only when nothing is plausible is there no match."""
+    found = [m for m in found if m.score >= policy.review_floor]
+    if not found:
+        return Decision("none", None, (), "未匹配到任何名称相近的有信用记录的主体")
+    # Of equally good matches, a subject known by its full code stands for the entity.
+    top = min(found, key=lambda m: (-m.score, filed_by_name(m.subject)))
+    rest = [m for m in found if m is not top]
+    if top.score < policy.threshold:
+        return Decision("review", top, (top, *rest)[:_CANDIDATES],
+                        f"名称相近但不足以确认：最高匹配度{_shown_score(top.score)}，低于确认阈值{policy.threshold:g}")
+    others = [m for m in rest if not (m.score >= policy.threshold and _same_identity(m, top))]
+    gap = SHORT_FORM_GAP if top.kind == SHORT_FORM else TIE_GAP
+    close = [m for m in others if top.score - m.score < gap]
+    if close:
+        return Decision("review", top, (top, *close)[:_CANDIDATES],
+                        f"有{len(close) + 1}个名称同样相近的主体（匹配度相差不到{gap:g}），请人工确认")
+    return Decision("match", top, (), top.explanation)
+
+
+def _shown_score(score: float) -> str:
+    """A score with the digits that decide it: 0.8975 is not shown as 0.90 next to a threshold of 0.9."""
+    return f"{score:.4f}".rstrip("0").rstrip(".") if score < 1 else "1"
 
 
 def _same_identity(a: NameMatch, b: NameMatch) -> bool:
@@ -137,19 +178,14 @@ class Screener:
             records = self.service.records_of_subjects(subjects, filters)
             return self._judge(out, records, viewer, policy, today)
         found = self.service.match_names(name, viewer, limit=10, floor=policy.review_floor, candidates=24)
-        if not found:
-            return _verdict(out, "clear", "未匹配到任何有信用记录的主体")
-        # Of equally good matches, a subject known by its full code stands for the entity.
-        top = min(found, key=lambda m: (-m.score, filed_by_name(m.subject)))
-        identity = [m for m in found if m.score >= policy.threshold and _same_identity(m, top)]
-        others = [m for m in found if m.score >= policy.review_floor and m not in identity]
-        if top.score < policy.threshold:
-            out["candidates"] = [_candidate(m, viewer) for m in found[:5]]
-            return _verdict(out, "review", f"名称相近但不足以确认（最高匹配度{top.score:.2f}）")
-        close = [m for m in others if top.score - m.score < 0.03]
-        if close:
-            out["candidates"] = [_candidate(m, viewer) for m in [top, *close][:5]]
-            return _verdict(out, "review", f"有{len(close) + 1}个名称同样相近的主体，请人工确认")
+        decision = decide(found, policy)
+        if decision.verdict == "none":
+            return _verdict(out, "clear", decision.reason)
+        if decision.verdict == "review":
+            out["candidates"] = [_candidate(m, viewer) for m in decision.candidates]
+            return _verdict(out, "review", decision.reason)
+        top = decision.top
+        assert top is not None
         out["match"] = _candidate(top, viewer)
         if not filed_by_name(top.subject):
             # The company's records plus court records published under its name with its code masked.

@@ -12,9 +12,13 @@ from synonyms.loader import (
     load_industry_terms,
     load_legal_forms,
     load_name_qualifiers,
+    load_national_prefixes,
+    load_national_regions,
     load_pronouns,
     load_question_words,
+    load_region_abbreviations,
     load_regions,
+    load_short_name_words,
     load_stopwords,
 )
 
@@ -30,8 +34,12 @@ __all__ = [
     "load_industry_terms",
     "load_legal_forms",
     "load_name_qualifiers",
+    "load_national_prefixes",
+    "load_national_regions",
     "load_pronouns",
     "load_question_words",
+    "load_region_abbreviations",
     "load_regions",
+    "load_short_name_words",
     "load_stopwords",
 ]

@@ -76,17 +76,53 @@ def dictionary_version() -> str:
     return digest.hexdigest()
 
 
-@cache
-def load_regions() -> tuple[Region, ...]:
-    """Regions with their short forms, level and parent (regions.txt)."""
+def _regions(name: str) -> tuple[Region, ...]:
     out = []
-    for number, line in _lines("regions.txt"):
-        full, short, level, parent = _fields("regions.txt", number, line, 4)
+    for number, line in _lines(name):
+        full, short, level, parent = _fields(name, number, line, 4)
         if level not in {"province", "city", "county"}:
-            raise DictionaryError(f"regions.txt:{number}: unknown level {level!r}")
+            raise DictionaryError(f"{name}:{number}: unknown level {level!r}")
         shorts = tuple(s for s in (x.strip() for x in short.split(",")) if s)
         out.append(Region(full, shorts, level, parent))
     return tuple(out)
+
+
+@cache
+def load_regions() -> tuple[Region, ...]:
+    """The local regions, with the short forms that questions use for districts (regions.txt)."""
+    return _regions("regions.txt")
+
+
+@cache
+def load_national_regions() -> tuple[Region, ...]:
+    """Every region of the country down to counties, for region prefixes of names (national_regions.txt)."""
+    return _regions("national_regions.txt")
+
+
+@cache
+def load_short_name_words() -> tuple[str, ...]:
+    """Words short names add after the 字号 (short_name_words.txt), longest first."""
+    return tuple(sorted({line for _, line in _lines("short_name_words.txt")}, key=lambda t: (-len(t), t)))
+
+
+@cache
+def load_national_prefixes() -> tuple[str, ...]:
+    """Words that open national companies' names before the 字号 (national_prefixes.txt)."""
+    return tuple(line for _, line in _lines("national_prefixes.txt"))
+
+
+@cache
+def load_region_abbreviations() -> dict[str, str]:
+    """One-character region abbreviation → the region's full name (region_abbreviations.txt)."""
+    known = {r.full for r in load_national_regions()}
+    out: dict[str, str] = {}
+    for number, line in _lines("region_abbreviations.txt"):
+        abbreviation, full = _fields("region_abbreviations.txt", number, line, 2)
+        if len(abbreviation) != 1 or full not in known:
+            raise DictionaryError(f"region_abbreviations.txt:{number}: expected one character and a region of "
+                                  f"national_regions.txt, got {line!r}")
+        out[abbreviation] = full
+    return out
 
 
 @cache

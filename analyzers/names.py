@@ -29,6 +29,7 @@ from synonyms import (
 
 _BRACKETED = re.compile(r"\(([^()]*)\)")
 _MIN_CORE = 2
+_STARTS = 6  # places of a short form's first character in a name that alignment tries
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,13 @@ class NameParts:
     branch: str
     key: str
     region_short: str  # the shortest spelling of the innermost region, as people type it (清远市 → 清远)
+    # Where the parts stand in the name as its characters are written (brackets dropped), for reading short forms
+    # against it (see align): the 字号, the 字号 as people write it (after 中国), what follows it, the branch part.
+    spelled: str = ""
+    core_start: int = -1
+    brand_start: int = -1
+    tail_start: int = 0
+    branch_start: int = 0
 
 
 def _short_of(region_name: str) -> str:
@@ -206,6 +214,9 @@ def parse_name(name: str) -> NameParts:
     core, industry = _strip_industry(rest)
     key = core + industry + (f"#{branch}" if branch else "")
     all_regions = tuple(regions + bracket_regions)
+    spelled = normalized.replace("(", "").replace(")", "")
+    core_start = spelled.find(core) if core else -1
+    national = next((p for p in t.national_prefixes if core.startswith(p) and len(core) - len(p) >= _MIN_CORE), "")
     return NameParts(
         normalized=normalized,
         regions=all_regions,
@@ -217,6 +228,12 @@ def parse_name(name: str) -> NameParts:
         branch=branch,
         key=key or normalized,
         region_short=_short_of(all_regions[-1]) if all_regions else "",
+        spelled=spelled,
+        core_start=core_start,
+        # 中国东方航空: the 字号 people write begins after the national prefix.
+        brand_start=core_start + len(national) if core_start >= 0 else -1,
+        tail_start=core_start + len(core) if core_start >= 0 else len(spelled),
+        branch_start=len(spelled) - len(branch) if branch else len(spelled),
     )
 
 
@@ -260,13 +277,11 @@ class Alignment:
     word_added: str  # a word short names add (集团 in 君正集团) that the name lacks, read without it
 
 
-def _spelled(parts: NameParts) -> str:
-    return parts.normalized.replace("(", "").replace(")", "")
-
-
 def _positions(short: str, text: str, start: int) -> list[int] | None:
     """The positions of ``short``'s characters in ``text``, in order, the first at ``start``, each next one at the
     nearest place after the one before (so that neighbours stay neighbours); None when one is missing."""
+    if start < 0:
+        return None
     found = [start]
     for char in short[1:]:
         at = text.find(char, found[-1] + 1)
@@ -276,56 +291,55 @@ def _positions(short: str, text: str, start: int) -> list[int] | None:
     return found
 
 
-def _readings_of(short: str, full: NameParts) -> list[tuple[str, bool, str]]:
-    """The ways to read a short form against a name, in order of preference: as written; without a leading
-    region abbreviation the name's region agrees with (沪农商行); without a trailing word that short names add
-    (君正集团); without both."""
+@lru_cache(maxsize=4096)
+def _readings(short: str) -> tuple[tuple[str, str, str], ...]:
+    """The ways to read a short form, in order of preference: as written; without a leading one-character region
+    abbreviation (沪农商行), naming that region; without a trailing word that short names add (君正集团); without
+    both. Each as (body, abbreviated region or "", word added or "")."""
     t = _tables()
     opening = t.abbreviations.get(short[:1], "") if len(short) > 2 else ""
-    bodies = [(short, False)]
-    if opening and opening in _region_and_parents(full.regions):
-        bodies.append((short[1:], True))
-    out = [(body, abbreviated, "") for body, abbreviated in bodies]
-    for body, abbreviated in bodies:
+    bodies = [(short, "")] + ([(short[1:], opening)] if opening else [])
+    out = [(body, region, "") for body, region in bodies]
+    for body, region in bodies:
         word = next((w for w in t.short_name_words if body.endswith(w) and len(body) - len(w) >= _MIN_CORE), "")
         if word:
-            out.append((body[:-len(word)], abbreviated, word))
-    return out
+            out.append((body[:-len(word)], region, word))
+    return tuple(out)
 
 
 def align(short: str, full: NameParts) -> Alignment | None:
     """How ``short`` (a normalised short form, such as 德昌股份, 沪农商行 or 龙版传媒) reads as an abbreviation of
-    the name ``full``: every character found in the name in order, in one of the readings of :func:`_readings_of`;
+    the name ``full``: every character found in the name in order, in one of the readings of :func:`_readings`;
     None when it is not such an abbreviation. Of the places where its first character occurs, the one that keeps
     the 字号's head and uses most of it in fewest stretches wins."""
-    text = _spelled(full)
-    core_start = text.find(full.core) if full.core else -1
-    core_end = core_start + len(full.core)
-    # 中国东方航空: the 字号 people write begins after the national prefix.
-    national = next((p for p in _tables().national_prefixes if full.core.startswith(p)
-                     and len(full.core) - len(p) >= _MIN_CORE), "")
-    brand_start = core_start + len(national) if core_start >= 0 else -1
-    heads = {0, core_start, brand_start}
-    tail_start = core_end if core_start >= 0 else len(text)
-    branch_start = len(text) - len(full.branch) if full.branch else len(text)
-    for body, abbreviated, word in _readings_of(short, full):
-        best: tuple[tuple[bool, int, int, int], Alignment] | None = None
-        for start in [i for i, c in enumerate(text) if c == body[0]][:6]:
+    text = full.spelled
+    regions: set[str] | None = None
+    for body, region, word in _readings(short):
+        start = text.find(body[0])
+        if _positions(body, text, start) is None:
+            continue  # the common case: what cannot follow its first place cannot follow a later one either
+        if region:
+            regions = _region_and_parents(full.regions) if regions is None else regions
+            if region not in regions:
+                continue
+        best: tuple[tuple[bool, int, int, int], list[int]] | None = None
+        for _ in range(_STARTS):
             found = _positions(body, text, start)
             if found is None:
-                continue
+                break
+            brand = full.brand_start >= 0 and full.brand_start in found and full.brand_start + 1 in found
+            core_used = sum(1 for p in found if full.core_start <= p < full.tail_start)
             runs = 1 + sum(1 for a, b in pairwise(found) if b != a + 1)
-            core_used = sum(1 for p in found if core_start <= p < core_end)
-            brand = brand_start >= 0 and brand_start in found and brand_start + 1 in found[1:]
-            candidate = Alignment(runs=runs, core_used=core_used, core_length=len(full.core), brand_kept=brand,
-                                  at_head=found[0] in heads or abbreviated, region_abbreviation=abbreviated,
-                                  suffix_kept=tail_start <= found[-1] < branch_start,
-                                  in_branch=found[-1] >= branch_start, word_added=word)
             rank = (brand, core_used, -runs, -start)
             if best is None or rank > best[0]:
-                best = (rank, candidate)
-        if best is not None:
-            return best[1]
+                best = (rank, found)
+            start = text.find(body[0], start + 1)
+        assert best is not None
+        (brand, core_used, runs, _), found = best
+        return Alignment(runs=-runs, core_used=core_used, core_length=len(full.core), brand_kept=brand,
+                         at_head=found[0] in (0, full.core_start, full.brand_start) or bool(region),
+                         region_abbreviation=bool(region), suffix_kept=full.tail_start <= found[-1] < full.branch_start,
+                         in_branch=found[-1] >= full.branch_start, word_added=word)
     return None
 
 

@@ -28,7 +28,7 @@ import numpy.typing as npt
 
 from analyzers.names import NameParts, analyze_name, parse_name, region_abbreviation_of
 from analyzers.normalize import normalize_name
-from search_api.ranking import FULL_NAME, SHORT_FORM, alias_target, known_by_short_name, score_name
+from search_api.ranking import FULL_NAME, SHORT_FORM, NameScorer, alias_target, known_by_short_name
 from stores.base import Store, StoreUnavailable, Subject
 
 log = logging.getLogger("credit_search.names")
@@ -38,6 +38,9 @@ log = logging.getLogger("credit_search.names")
 _COMMON_SHARE = 0.05
 _COMMON_MIN = 1000
 _RAREST = 12  # grams of a query that the similarity route adds up, rarest first
+# ... and no more postings than this in all, past the rarest two: the rare grams have decided by then, and adding up
+# the long postings of common ones is most of a query's time.
+_POSTINGS_READ = 20_000
 # Names holding every character of a short form that are scored; beyond this many, those sharing most of its
 # character pairs (its characters side by side, as in the name) are.
 _CONTAINING = 200
@@ -64,13 +67,16 @@ def filed_by_name(subject: Subject) -> bool:
     return subject.key.startswith("name:")
 
 
-def _spelled(name: str) -> str:
-    """A normalised name as its characters are indexed: brackets dropped, their contents kept."""
-    return name.replace("(", "").replace(")", "")
-
-
 def _grams(text: str) -> set[str]:
     return set(text) | {a + b for a, b in pairwise(text)}
+
+
+def _members(entries: npt.NDArray[np.int32], postings: npt.NDArray[np.int32]) -> npt.NDArray[np.bool_]:
+    """Which of ``entries`` (sorted) are in ``postings`` (sorted): a binary search per entry, cheaper than np.isin's
+    sort when the entries are few and the postings long."""
+    at = np.searchsorted(postings, entries)
+    found: npt.NDArray[np.bool_] = postings[np.minimum(at, len(postings) - 1)] == entries
+    return found
 
 
 class NameIndex:
@@ -93,11 +99,12 @@ class NameIndex:
                 self._entry_name.append(name)
                 self._entry_parts.append(parts)
                 self._by_key[parts.key].append(entry)
-                for gram in _grams(_spelled(parts.normalized)):
+                for gram in _grams(parts.spelled):
                     postings[gram].append(entry)
         self.size = len(self._entry_name)
         self._entry_subject = entry_subject
         self._postings = {g: np.asarray(p, dtype=np.int32) for g, p in postings.items()}
+        self._lengths = np.fromiter((len(p.spelled) for p in self._entry_parts), dtype=np.int32, count=self.size)
         self._idf = {g: math.log((self.size + 1) / len(p)) for g, p in self._postings.items()}
 
     # -- candidates ------------------------------------------------------------------------------------------
@@ -108,41 +115,50 @@ class NameIndex:
             return []
         by_rarity = sorted(grams, key=lambda g: len(self._postings[g]))
         common = max(_COMMON_MIN, self.size * _COMMON_SHARE)
-        chosen = [g for g in by_rarity[:_RAREST] if len(self._postings[g]) <= common] or by_rarity[:2]
+        chosen: list[str] = []
+        read = 0
+        for gram in by_rarity[:_RAREST]:
+            postings = len(self._postings[gram])
+            if len(chosen) >= 2 and (postings > common or read + postings > _POSTINGS_READ):
+                break
+            chosen.append(gram)
+            read += postings
         ids = np.concatenate([self._postings[g] for g in chosen])
         weights = np.concatenate([np.full(len(self._postings[g]), self._idf[g]) for g in chosen])
-        entries, inverse = np.unique(ids, return_inverse=True)
-        scores = np.bincount(inverse, weights=weights)
+        # A stable sort of 32-bit ids is a radix sort: side by side, each entry's weights add up in one call.
+        order = np.argsort(ids, kind="stable")
+        ids = ids[order]
+        starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+        entries, scores = ids[starts], np.add.reduceat(weights[order], starts)
         k = min(limit, len(entries))
         top: npt.NDArray[np.intp] = np.argpartition(-scores, k - 1)[:k]
         return [int(e) for e in entries[top[np.argsort(-scores[top], kind="stable")]]]
 
     def _containing(self, text: str) -> list[int]:
         """Entries holding every character of ``text`` (in any order: the scoring checks the order), the ones
-        sharing most of its character pairs first when there are more than _CONTAINING."""
+        sharing most of its character pairs, then the shortest, first when there are more than _CONTAINING."""
         chars = sorted(set(text), key=lambda c: len(self._postings.get(c, ())))
         if not chars or chars[0] not in self._postings:
             return []
         found = self._postings[chars[0]]
         for char in chars[1:]:
-            others = self._postings[char]
-            found = found[np.isin(found, others, assume_unique=True)]
+            found = found[_members(found, self._postings[char])]
             if not len(found):
                 return []
         if len(found) > _CONTAINING:
             pairs = [text[i:i + 2] for i in range(len(text) - 1) if text[i:i + 2] in self._postings]
-            shared = sum((np.isin(found, self._postings[p], assume_unique=True) * self._idf[p] for p in pairs),
-                         np.zeros(len(found)))
-            found = found[np.argsort(-shared, kind="stable")[:_CONTAINING]]
+            shared = sum((_members(found, self._postings[p]) * self._idf[p] for p in pairs), np.zeros(len(found)))
+            # Of names sharing as much, the shorter: a short form stands for the company, not its many branches.
+            found = found[np.lexsort((self._lengths[found], -shared))[:_CONTAINING]]
         return [int(e) for e in found]
 
-    def candidates(self, query: str, limit: int = 40) -> list[int]:
-        """The entries worth scoring for ``query`` (normalised), by every route; exposed so that the recall of
-        this stage can be measured on its own."""
-        parts = parse_name(query)
-        text = _spelled(parts.normalized)
+    def candidates(self, query: str | NameParts, limit: int = 40) -> list[int]:
+        """The entries worth scoring for ``query`` (normalised, or analysed), by every route; exposed so that the
+        recall of this stage can be measured on its own."""
+        parts = query if isinstance(query, NameParts) else parse_name(query)
+        text = parts.spelled
         entries = list(self._by_key.get(parts.key, []))
-        if target := alias_target(query):
+        if target := alias_target(parts.normalized):
             entries += self._by_key.get(analyze_name(target).key, [])
         if not parts.legal_form:
             entries += self._containing(text)
@@ -164,7 +180,7 @@ class NameIndex:
         parts = parse_name(normalized)
         best = self._score(parts, self._by_key.get(parts.key, []))
         if not best or max(m.score for m in best.values()) < _SURE:
-            best = self._score(parts, self.candidates(normalized, candidates))
+            best = self._score(parts, self.candidates(parts, candidates))
         ranked = sorted((m for m in best.values() if m.score >= floor), key=lambda m: (
             -m.score, m.kind == SHORT_FORM and not known_by_short_name(analyze_name(m.name)),
             -m.subject.record_count, m.subject.name))
@@ -173,10 +189,11 @@ class NameIndex:
     def _score(self, query: NameParts, entries: list[int]) -> dict[int, NameMatch]:
         """The best match per subject among ``entries``."""
         best: dict[int, NameMatch] = {}
+        score = NameScorer(query)
         for entry in entries:
             position, name = self._entry_subject[entry], self._entry_name[entry]
             subject = self.subjects[position]
-            scored = score_name(query, self._entry_parts[entry])
+            scored = score(self._entry_parts[entry])
             explanation = scored.explanation
             if name != subject.name and not filed_by_name(subject):
                 explanation += f"（曾用名：{name}）"

@@ -88,60 +88,68 @@ def known_by_short_name(parts: NameParts) -> bool:
 
 def score_name(query: str | NameParts, candidate: str | NameParts) -> NameScore:
     """How well a typed name matches a subject's registered name (either as text or already analysed)."""
-    q = query if isinstance(query, NameParts) else parse_name(query)
-    c = candidate if isinstance(candidate, NameParts) else parse_name(candidate)
-    found = _tiers(q, c)
-    if q.branch != c.branch and found.score > BRANCH_CAP:
-        what = "分支机构不同" if q.branch and c.branch else "一方为分支机构"
-        return NameScore(BRANCH_CAP, f"{found.explanation}，但{what}", found.kind)
-    return found
+    return NameScorer(query if isinstance(query, NameParts) else parse_name(query))(
+        candidate if isinstance(candidate, NameParts) else parse_name(candidate))
 
 
-def _tiers(q: NameParts, c: NameParts) -> NameScore:
-    if q.normalized == c.normalized:
-        return NameScore(EXACT, "名称完全一致")
-    alias = _aliases().get(q.normalized)
-    if alias and alias[0] == c.normalized:
-        return NameScore(REGISTERED_ALIAS, "曾用名一致" if alias[1] == "former" else "登记的简称")
-    if q.key == c.key:
-        if q.regions and c.regions and not set(q.regions) & set(c.regions):
-            return NameScore(SAME_KEY_OTHER_REGION, "字号相同，但地区不同")
-        if not q.legal_form and c.legal_form:
-            return NameScore(SAME_KEY_SHORT, "字号相同（未写组织形式，也可能是其他名称的简称）", SHORT_FORM)
-        differs = [w for w, same in (("组织形式", q.legal_form == c.legal_form),
-                                     ("地区", q.regions == c.regions or not q.regions)) if not same]
-        if differs:
-            return NameScore(SAME_KEY_OTHER_FORM, f"字号相同（{'、'.join(differs)}不同）")
-        return NameScore(SAME_KEY, "字号相同")
-    if c.region_short and q.key == c.region_short + c.key:
-        # 清新利凤机械设备 for 清远市清新区利凤机械设备有限公司: a county's short form is not stripped from a
-        # query (it may be a 字号), but written before this subject's own 字号 it is the subject's county.
-        return NameScore(COUNTY_SHORT, "字号相同（地区简写）")
-    body_q, body_c = q.core + q.industry, c.core + c.industry
-    other_region = bool(q.regions and c.regions and not set(q.regions) & set(c.regions))
-    if len(c.core) >= 2 and body_q.startswith(c.core) and not other_region:
-        # The 字号 intact and a slip in what follows it (建筑工 for 建筑工程, 有限公 for 有限公司), measured on
-        # that part alone: the 字号 every near name shares would hide a different business behind it.
-        tail = fuzz.ratio(body_q[len(c.core):] + q.legal_form, c.industry + c.legal_form) / 100
-        if tail >= CORE_INTACT_MIN_TAIL:
-            score = CORE_INTACT + CORE_INTACT_TAIL * tail + CORE_INTACT_REGION * (q.regions == c.regions)
-            return NameScore(round(score, 4), f"字号一致，其余部分相近（相似度{tail:.0%}）")
-    if slip := _slip(q, c, body_q, body_c):
-        return slip
-    if not q.legal_form and (alignment := align(_spelled(q), c)) is not None and alignment.core_used:
-        return _abbreviation(alignment)
-    similarity = fuzz.ratio(q.key, c.key) / 100
-    return NameScore(round(FUZZY * similarity, 4), f"名称相近（相似度{similarity:.0%}）")
+class NameScorer:
+    """:func:`score_name` for one typed name against many candidates: what depends on the typed name alone is
+    worked out once."""
 
+    def __init__(self, query: NameParts) -> None:
+        self.q = query
+        self.alias = _aliases().get(query.normalized)
+        self.regions = frozenset(query.regions)
+        self.body = query.core + query.industry
 
-def _spelled(parts: NameParts) -> str:
-    return parts.normalized.replace("(", "").replace(")", "")
+    def __call__(self, c: NameParts) -> NameScore:
+        found = self._tiers(c)
+        if self.q.branch != c.branch and found.score > BRANCH_CAP:
+            what = "分支机构不同" if self.q.branch and c.branch else "一方为分支机构"
+            return NameScore(BRANCH_CAP, f"{found.explanation}，但{what}", found.kind)
+        return found
+
+    def _tiers(self, c: NameParts) -> NameScore:
+        q = self.q
+        if q.normalized == c.normalized:
+            return NameScore(EXACT, "名称完全一致")
+        if self.alias and self.alias[0] == c.normalized:
+            return NameScore(REGISTERED_ALIAS, "曾用名一致" if self.alias[1] == "former" else "登记的简称")
+        other_region = bool(self.regions and c.regions and self.regions.isdisjoint(c.regions))
+        if q.key == c.key:
+            if other_region:
+                return NameScore(SAME_KEY_OTHER_REGION, "字号相同，但地区不同")
+            if not q.legal_form and c.legal_form:
+                return NameScore(SAME_KEY_SHORT, "字号相同（未写组织形式，也可能是其他名称的简称）", SHORT_FORM)
+            differs = [w for w, same in (("组织形式", q.legal_form == c.legal_form),
+                                         ("地区", q.regions == c.regions or not q.regions)) if not same]
+            if differs:
+                return NameScore(SAME_KEY_OTHER_FORM, f"字号相同（{'、'.join(differs)}不同）")
+            return NameScore(SAME_KEY, "字号相同")
+        if c.region_short and q.key == c.region_short + c.key:
+            # 清新利凤机械设备 for 清远市清新区利凤机械设备有限公司: a county's short form is not stripped from a
+            # query (it may be a 字号), but written before this subject's own 字号 it is the subject's county.
+            return NameScore(COUNTY_SHORT, "字号相同（地区简写）")
+        body = self.body
+        if len(c.core) >= 2 and body.startswith(c.core) and not other_region:
+            # The 字号 intact and a slip in what follows it (建筑工 for 建筑工程, 有限公 for 有限公司), measured on
+            # that part alone: the 字号 every near name shares would hide a different business behind it.
+            tail = fuzz.ratio(body[len(c.core):] + q.legal_form, c.industry + c.legal_form) / 100
+            if tail >= CORE_INTACT_MIN_TAIL:
+                score = CORE_INTACT + CORE_INTACT_TAIL * tail + CORE_INTACT_REGION * (q.regions == c.regions)
+                return NameScore(round(score, 4), f"字号一致，其余部分相近（相似度{tail:.0%}）")
+        if slip := _slip(q, c, body, c.core + c.industry):
+            return slip
+        if not q.legal_form and (alignment := align(q.spelled, c)) is not None and alignment.core_used:
+            return _abbreviation(alignment)
+        similarity = fuzz.ratio(q.key, c.key) / 100
+        return NameScore(round(FUZZY * similarity, 4), f"名称相近（相似度{similarity:.0%}）")
 
 
 def _slip(q: NameParts, c: NameParts, body_q: str, body_c: str) -> NameScore | None:
     """One character of the 字号 or industry words wrong (创合 for 创和), with the same region, legal form and
     branch: the likely subject, for a person to confirm."""
-    if len(body_c) < SLIP_MIN_LENGTH or q.branch != c.branch:
+    if len(body_c) < SLIP_MIN_LENGTH or abs(len(body_q) - len(body_c)) > 1 or q.branch != c.branch:
         return None
     if (q.regions and q.regions != c.regions) or (q.legal_form and q.legal_form != c.legal_form):
         return None

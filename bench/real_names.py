@@ -34,7 +34,7 @@ from typing import Any
 from rapidfuzz.distance import LCSseq
 
 from analyzers.codes import USCC_CHARS, org_code_check_char, uscc_check_char
-from analyzers.names import analyze_name
+from analyzers.names import NameParts, parse_name
 from analyzers.normalize import normalize_name
 from analyzers.pinyin import readings
 from stores.base import Subject
@@ -170,17 +170,19 @@ def build(held_out_registry: int = 2000, held_out_listed: int = 150, per_kind: i
         by_query[(pair.kind, pair.query)] |= pair.expected
     pairs = [RealPair(kind, query, frozenset(keys)) for (kind, query), keys in by_query.items()]
 
-    pairs += _typos(list(subjects.values()), key_of_name, rng, per_kind)
-    known_keys = {analyze_name(s.name).key for s in subjects.values()}
+    parts = {s.key: parse_name(s.name) for s in subjects.values()}  # once: 300,000 names take a while
+    pairs += _typos(list(subjects.values()), parts, key_of_name, rng, per_kind)
+    known_keys = {p.key for p in parts.values()}
     near = [RealPair("near_miss", r["company_name"].strip(), frozenset()) for r in outside
             if normalize_name(r["company_name"]) not in key_of_name
-            and analyze_name(r["company_name"]).key not in known_keys]
+            and parse_name(r["company_name"]).key not in known_keys]
     left_out["near_miss: a held-out name with the key of an indexed one"] += len(outside) - len(near)
     pairs += near[:per_kind]
     return RealSet(sorted(subjects.values(), key=lambda s: s.key), pairs, dict(left_out))
 
 
-def _typos(subjects: Sequence[Subject], known: dict[str, str], rng: random.Random, per_kind: int) -> list[RealPair]:
+def _typos(subjects: Sequence[Subject], parts_of: dict[str, NameParts], known: dict[str, str], rng: random.Random,
+           per_kind: int) -> list[RealPair]:
     """Registered names with one character of the 字号 or industry words replaced: by a character read alike, and
     by any other character of the population's names."""
     by_sound: dict[str, list[str]] = defaultdict(list)
@@ -188,13 +190,13 @@ def _typos(subjects: Sequence[Subject], known: dict[str, str], rng: random.Rando
     for char in chars:
         for reading in readings(char):
             by_sound[reading].append(char)
-    companies = [s for s in subjects if (p := analyze_name(s.name)).legal_form and len(p.core + p.industry) >= 4]
+    companies = [s for s in subjects if (p := parts_of[s.key]).legal_form and len(p.core + p.industry) >= 4]
     rng.shuffle(companies)
     out: dict[str, list[RealPair]] = {"homophone": [], "slip": []}
     for subject in companies:
         if all(len(v) >= per_kind for v in out.values()):
             break
-        parts = analyze_name(subject.name)
+        parts = parts_of[subject.key]
         body = parts.core + parts.industry
         at = rng.randrange(len(body))
         original = body[at]

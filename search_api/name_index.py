@@ -20,7 +20,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 
 import numpy as np
@@ -28,7 +28,16 @@ import numpy.typing as npt
 
 from analyzers.names import NameParts, analyze_name, parse_name, region_abbreviation_of
 from analyzers.normalize import normalize_name
-from search_api.ranking import FULL_NAME, SHORT_FORM, NameScorer, alias_target, known_by_short_name
+from search_api.ranking import (
+    FULL_NAME,
+    REVIEW_FLOOR,
+    SHORT_FORM,
+    SOLE_SHORT_FORM,
+    SOLE_SHORT_FORM_MIN,
+    NameScorer,
+    alias_target,
+    known_by_short_name,
+)
 from stores.base import Store, StoreUnavailable, Subject
 
 log = logging.getLogger("credit_search.names")
@@ -107,6 +116,10 @@ class NameIndex:
         self._lengths = np.fromiter((len(p.spelled) for p in self._entry_parts), dtype=np.int32, count=self.size)
         self._idf = {g: math.log((self.size + 1) / len(p)) for g, p in self._postings.items()}
 
+    def subject_of(self, entry: int) -> int:
+        """The position in :attr:`subjects` of the subject an entry (one of its names) belongs to."""
+        return self._entry_subject[entry]
+
     # -- candidates ------------------------------------------------------------------------------------------
     def _similar(self, text: str, limit: int) -> list[int]:
         """Entries sharing the most informative grams with ``text``, each gram weighted by its rarity."""
@@ -181,6 +194,7 @@ class NameIndex:
         best = self._score(parts, self._by_key.get(parts.key, []))
         if not best or max(m.score for m in best.values()) < _SURE:
             best = self._score(parts, self.candidates(parts, candidates))
+            _promote_sole_short_form(best)
         ranked = sorted((m for m in best.values() if m.score >= floor), key=lambda m: (
             -m.score, m.kind == SHORT_FORM and not known_by_short_name(analyze_name(m.name)),
             -m.subject.record_count, m.subject.name))
@@ -201,6 +215,19 @@ class NameIndex:
             if current is None or scored.score > current.score:
                 best[position] = NameMatch(subject, name, scored.score, explanation, scored.kind)
         return best
+
+
+def _promote_sole_short_form(best: dict[int, NameMatch]) -> None:
+    """A short form that only one subject's names hold in order (一拖股份 for 第一拖拉机股份有限公司 among every
+    name indexed) names that subject, however its characters are spread, unless a full name fits as well."""
+    short = [p for p, m in best.items() if m.kind == SHORT_FORM and m.score >= REVIEW_FLOOR]
+    if len(short) != 1:
+        return
+    match = best[short[0]]
+    rivals = [m for m in best.values() if m is not match and m.score >= REVIEW_FLOOR]
+    if SOLE_SHORT_FORM_MIN <= match.score < SOLE_SHORT_FORM and not rivals:
+        best[short[0]] = replace(match, score=SOLE_SHORT_FORM,
+                                 explanation=f"{match.explanation}；是唯一按字序包含此简称的主体")
 
 
 class NameIndexHolder:
@@ -250,6 +277,10 @@ class NameIndexHolder:
             with self._lock:
                 self._building = None
             self._ready.set()
+
+    def ready(self) -> bool:
+        """Whether an index has been built (a first build may still be running)."""
+        return self._index is not None
 
     def current(self, wait_seconds: float = 120.0) -> NameIndex:
         """The latest complete index, waiting for the first build; starts a rebuild when the store's

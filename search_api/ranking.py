@@ -52,6 +52,9 @@ SLIP_MIN_LENGTH = 4  # in a shorter name one character is a different name
 ABBREVIATION = 0.80
 ABBREVIATION_BRAND, ABBREVIATION_HEAD, ABBREVIATION_COMPACT, ABBREVIATION_SUFFIX = 0.06, 0.03, 0.04, 0.03
 ABBREVIATION_ADDED_WORD = 0.02  # taken off when the short form holds a word the name lacks (君正集团)
+# A short form that stands in order in one name only, reading at least this well, names that subject: the others
+# would have to hold its characters too. Confirmed, then, at SOLE_SHORT_FORM.
+SOLE_SHORT_FORM_MIN, SOLE_SHORT_FORM = 0.82, 0.92
 # A branch (…分公司) for a name without one, or another branch: the same company's other office, which has
 # records of its own: never confirmed on the name, shown for review.
 BRANCH_CAP = 0.8

@@ -25,10 +25,10 @@ from indexer.model import Record, RecordType, Status
 from search_api.audit import append_entry
 from search_api.name_index import NameMatch, filed_by_name
 from search_api.publication import Viewer, effective_status, mask_value, present_record, visibility_for
-from search_api.ranking import REVIEW_FLOOR, SHORT_FORM, SHORT_FORM_GAP, TIE_GAP
+from search_api.ranking import REVIEW_FLOOR, SHORT_FORM, SHORT_FORM_GAP, TIE_GAP, score_name
 from search_api.service import SearchService
 from search_api.settings import DEFAULT_PENALTY_CATEGORIES, ApiSettings
-from stores.base import Filters
+from stores.base import Filters, Subject
 
 VERDICT_LABELS = {"hit": "命中不良记录", "clear": "未发现不良记录", "review": "需人工复核", "invalid": "无法筛查"}
 ADVERSE_TYPES = (RecordType.DISHONEST, RecordType.PENALTY)
@@ -171,10 +171,14 @@ class Screener:
             subjects = self.service.store.subjects_by_code([check.normalized])
             # A subject whose every record is hidden from the viewer is not named to them.
             if not subjects or not self.service.records_of_subjects(subjects, replace(filters, record_types=())):
-                return _verdict(out, "clear", f"代码 {check.normalized} 没有公示的信用记录")
+                return self._unknown_code(out, check.normalized, name, viewer, policy)
             subject = subjects[0]
+            if name and (conflict := self._name_conflict(name, subject, viewer, policy)):
+                out["candidates"] = conflict
+                return _verdict(out, "review", f"代码 {check.normalized} 登记的主体为“{_shown(subject.name, viewer)}”，"
+                                               f"与填写的名称“{mask_value(name)}”不符，请人工确认是哪一个")
             out["match"] = {"name": _shown(subject.name, viewer), "code": subject.code, "score": 1.0,
-                            "explanation": "代码一致"}
+                            "explanation": "代码一致" + ("，名称相符" if name else "")}
             records = self.service.records_of_subjects(subjects, filters)
             return self._judge(out, records, viewer, policy, today)
         found = self.service.match_names(name, viewer, limit=10, floor=policy.review_floor, candidates=24)
@@ -195,6 +199,32 @@ class Screener:
             records = [r for r in self.service.store.records_of([top.subject.key], filters)
                        if normalize_name(r.subject_name) == wanted]
         return self._judge(out, records, viewer, policy, today)
+
+    def _unknown_code(self, out: dict[str, Any], code: str, name: str, viewer: Viewer,
+                      policy: Policy) -> dict[str, Any]:
+        """A valid code that no visible record carries: clear, unless the name written beside it fits a subject
+        that has records (a mistyped code, or another company's): then a person looks."""
+        if name:
+            decision = decide(self.service.match_names(name, viewer, limit=10, floor=policy.review_floor,
+                                                       candidates=24), policy)
+            if decision.verdict != "none":
+                out["candidates"] = [_candidate(m, viewer) for m in decision.candidates or (decision.top,) if m]
+                return _verdict(out, "review", f"代码 {code} 没有公示的信用记录，但名称与有记录的主体相近，"
+                                               "请核实代码")
+        return _verdict(out, "clear", f"代码 {code} 没有公示的信用记录")
+
+    def _name_conflict(self, name: str, subject: Subject, viewer: Viewer,
+                       policy: Policy) -> list[dict[str, Any]]:
+        """When the name written beside a code fits none of the names of the code's subject, the subjects for a
+        person to choose from: the code's and those the name fits; empty when the name fits."""
+        names = [n for n, _ in self.service.store.subject_names(subject.key)] or [subject.name]
+        if max(score_name(name, n).score for n in names) >= policy.review_floor:
+            return []
+        by_code = {"name": _shown(subject.name, viewer), "code": subject.code, "score": 1.0,
+                   "explanation": "代码一致，名称不符"}
+        by_name = self.service.match_names(name, viewer, limit=_CANDIDATES - 1, floor=policy.review_floor,
+                                           candidates=24)
+        return [by_code, *(_candidate(m, viewer) for m in by_name if m.subject.key != subject.key)]
 
     @staticmethod
     def _judge(out: dict[str, Any], records: list[Record], viewer: Viewer, policy: Policy,

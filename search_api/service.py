@@ -12,6 +12,8 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any, Literal
 
+from rapidfuzz import fuzz
+
 from analyzers.codes import (
     CodeKind,
     classify_code,
@@ -20,13 +22,13 @@ from analyzers.codes import (
     mask_id_number,
     masked_code_matches,
 )
-from analyzers.names import name_bigrams, name_key
+from analyzers.names import name_bigrams, name_key, parse_name
 from analyzers.normalize import normalize_name
 from analyzers.tokens import expand_synonyms
 from indexer.model import Record, RecordType, Status, iso_date
 from search_api.errors import ApiError
 from search_api.fusion import reciprocal_rank_fusion
-from search_api.name_index import NameIndexHolder, NameMatch
+from search_api.name_index import NameIndexHolder, NameMatch, filed_by_name
 from search_api.publication import (
     Viewer,
     effective_status,
@@ -45,6 +47,10 @@ UNFULFILLED = ("全部未履行", "部分履行", "部分未履行")
 Mode = Literal["keyword", "semantic", "hybrid"]
 # Subjects a suggestion draws from before the ones the viewer may not see are left out.
 SUGGEST_POOL = 100
+# Typed characters from which suggestions also come from the name matcher (a 字号 anywhere in a name); one
+# character off in four still suggests a name (rapidfuzz partial ratio, 0-100).
+SUGGEST_MIN_MATCH = 2
+SUGGEST_SLIP, SUGGEST_MIN_SLIP_BODY = 75, 3
 # How deep each list goes before fusion: deeper than any first page, so that a record ranked fairly in both
 # lists can rise above one ranked first in only one of them. It is the same for every page, so that the
 # fused order, and with it paging, is stable.
@@ -474,17 +480,33 @@ class SearchService:
 
     # -- suggestions ---------------------------------------------------------------------------------
     def suggest(self, q: str, viewer: Viewer, limit: int = 10) -> dict[str, Any]:
-        """Subjects whose names start with ``q`` (or its pinyin) that the viewer may see a record of, with the
-        number of such records. Court records published with a company's code masked are filed under its name:
-        that name is offered once, with the company's full code when one company has it (two companies of one
-        name stay apart)."""
-        prefix = normalize_name(q)
-        found = self.store.suggest(prefix, SUGGEST_POOL) if prefix else []
-        counts = self.store.visible_counts([s.key for s in found], visibility_for(viewer, self.settings.current_day()))
-        subjects = sorted((replace(s, record_count=counts[s.key]) for s in found if s.key in counts),
-                          key=lambda s: -s.record_count)
+        """Subjects for what has been typed so far, that the viewer may see a record of, with the number of such
+        records: first those whose names (or their pinyin) start with it, most records first, then those the name
+        matcher finds it in (a 字号 typed without its region, 万马股份 for 浙江万马股份有限公司, or with one
+        character off), best first. Court records published with a company's code masked are filed under its name:
+        that name is offered once, with the company's full code when one company has it (two companies of one name
+        stay apart)."""
+        typed = normalize_name(q)
+        if not typed:
+            return {"query": typed, "items": []}
+        visibility = visibility_for(viewer, self.settings.current_day())
+        by_prefix = self.store.suggest(typed, SUGGEST_POOL)
+        counts = self.store.visible_counts([s.key for s in by_prefix], visibility)
+        found = sorted((replace(s, record_count=counts[s.key]) for s in by_prefix if s.key in counts),
+                       key=lambda s: -s.record_count)
+        # Suggestions keep up with typing: while the name index is first being built, only the prefixes serve.
+        if len(typed) >= SUGGEST_MIN_MATCH and self.names.ready():
+            seen = {s.key for s in found}
+            parts = parse_name(typed)
+            body = parts.core + parts.industry  # a slip is forgiven in the 字号, not in the region before it
+            matched = [m for m in self.match_names(typed, viewer, limit=limit) if m.subject.key not in seen and (
+                m.score >= self.settings.name_match_floor
+                or (len(body) >= SUGGEST_MIN_SLIP_BODY and fuzz.partial_ratio(body, m.name) >= SUGGEST_SLIP))]
+            counts = self.store.visible_counts([m.subject.key for m in matched], visibility)
+            found += [replace(m.subject, name=m.name if filed_by_name(m.subject) else m.subject.name,
+                              record_count=counts[m.subject.key]) for m in matched if m.subject.key in counts]
         by_name: dict[str, list[Subject]] = {}
-        for subject in subjects:
+        for subject in found:
             by_name.setdefault(subject.name, []).append(subject)
         items: list[dict[str, Any]] = []
         for name, same in by_name.items():
@@ -495,4 +517,4 @@ class SearchService:
             else:
                 items.append({"name": shown, "code": coded[0].code if coded else "",
                               "record_count": sum(s.record_count for s in same)})
-        return {"query": prefix, "items": items[:limit]}
+        return {"query": typed, "items": items[:limit]}

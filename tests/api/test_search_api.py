@@ -221,7 +221,10 @@ def test_suggest_by_prefix_pinyin_and_initials(client: httpx.Client, store: Embe
         body = client.get("/v1/suggest", params={"q": typed}).json()
         names = [i["name"] for i in body["items"]]
         assert len(names) <= 10
-        counts = [i["record_count"] for i in body["items"]]
+        # Names starting with what was typed come first, most records first; the name matcher's finds follow.
+        starting = [i for i in body["items"] if i["name"].startswith(typed)]
+        assert body["items"][:len(starting)] == starting
+        counts = [i["record_count"] for i in starting]
         assert counts == sorted(counts, reverse=True)
         if typed != initials:  # initials are ambiguous: only require ranking, not presence
             assert record.subject_name in names or len(names) == 10, typed

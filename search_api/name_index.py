@@ -173,12 +173,15 @@ class NameIndex:
         entries = list(self._by_key.get(parts.key, []))
         if target := alias_target(parts.normalized):
             entries += self._by_key.get(analyze_name(target).key, [])
-        if not parts.legal_form:
-            entries += self._containing(text)
-        # 沪农商行: the region it abbreviates is spelt out in the names it stands for.
         region = region_abbreviation_of(text) if len(text) > 2 else ""
-        if region and not parts.legal_form:
-            entries += self._containing(text[1:])
+        if not parts.legal_form:
+            holding = self._containing(text)
+            if region:  # 沪农商行: the region it abbreviates is spelt out in the names it stands for
+                holding += self._containing(text[1:])
+            if holding:
+                # A short form that names hold in order is scored against them: the names that merely share some
+                # of its characters would score below any of them.
+                return list(dict.fromkeys(entries + holding))
         entries += self._similar(text + region, limit)
         return list(dict.fromkeys(entries))
 

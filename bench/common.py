@@ -8,8 +8,13 @@ import resource
 import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+
+import httpx
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 OUT = Path(__file__).resolve().parent / "out"
@@ -57,3 +62,25 @@ def index_without_vectors(files: list[Path], data: Path) -> None:
     shutil.rmtree(data, ignore_errors=True)
     subprocess.run([str(SCRIPT), "index", *map(str, files), "--data-dir", str(data), "--no-embed"], check=False,
                    capture_output=True)
+
+
+@contextmanager
+def served(command: list[str], port: int, env: dict[str, str], cwd: Path | None = None, workers: int = 1,
+           wait_seconds: float = 900) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A server started with ``command`` (listening on ``port``), yielded with its base URL once /readyz has
+    answered ready ``2 * workers`` times in a row (each worker builds its own name index), stopped after."""
+    server = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + wait_seconds
+        ready = 0
+        while ready < 2 * workers and time.monotonic() < deadline:
+            try:
+                ready = ready + 1 if httpx.get(f"{base}/readyz", timeout=60).status_code == 200 else 0
+            except httpx.TransportError:
+                ready = 0
+            time.sleep(0.1)
+        yield base, server
+    finally:
+        server.terminate()
+        server.wait(timeout=60)

@@ -24,7 +24,7 @@ from rapidfuzz import fuzz, process
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import OUT, SCRIPT, record
+from bench.common import OUT, SCRIPT, record, served
 from bench.real_names import NEGATIVE_KINDS, POSITIVE_KINDS, Outcome, RealPair, RealSet, build, evaluate
 from search_api.name_index import NameIndex
 from search_api.ranking import CONFIRM_THRESHOLD
@@ -82,34 +82,22 @@ def over_http(real: RealSet, data: Path, batch: int, clients: int) -> float:
     port = 8798
     env = {**os.environ, "CREDIT_SEARCH_TODAY": "2026-11-01", "CREDIT_SEARCH_API_KEYS": "bench-key:staff",
            "CREDIT_SEARCH_AUDIT_LOG": str(OUT / "bench-audit.jsonl"), "CREDIT_SEARCH_ENCODER": "none"}
-    server = subprocess.Popen([str(SCRIPT), "serve", "--port", str(port), "--data-dir", str(data), "--workers", "2"],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
     rows = [{"id": str(i), "name": p.query} for i, p in enumerate(real.pairs)]
     bodies = [{"items": rows[k:k + batch]} for k in range(0, len(rows), batch)]
+    command = [str(SCRIPT), "serve", "--port", str(port), "--data-dir", str(data), "--workers", "2"]
+    with served(command, port, env, workers=2) as (base, _):
 
-    def post(body: dict[str, Any]) -> int:
-        response = httpx.post(f"{base}/v1/screen", json=body, headers={"X-API-Key": "bench-key"}, timeout=600)
-        response.raise_for_status()
-        return len(response.json()["results"])
+        def post(body: dict[str, Any]) -> int:
+            response = httpx.post(f"{base}/v1/screen", json=body, headers={"X-API-Key": "bench-key"}, timeout=600)
+            response.raise_for_status()
+            return len(response.json()["results"])
 
-    try:
-        deadline = time.monotonic() + 900
-        ready = 0
-        while ready < 4 and time.monotonic() < deadline:  # both workers ready once their name index is built
-            try:
-                ready = ready + 1 if httpx.get(f"{base}/readyz", timeout=60).status_code == 200 else 0
-            except httpx.TransportError:
-                time.sleep(1)
         with ThreadPoolExecutor(clients) as pool:  # warm both workers' name indexes
             list(pool.map(post, [{"items": rows[:200]}] * clients * 2))
         started = time.perf_counter()
         with ThreadPoolExecutor(clients) as pool:
             done = sum(pool.map(post, bodies))
         return done / (time.perf_counter() - started)
-    finally:
-        server.terminate()
-        server.wait()
 
 
 def _row(name: str, stats: dict[str, Any]) -> str:

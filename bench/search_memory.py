@@ -14,14 +14,13 @@ import random
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import OUT, generated_corpus, record
+from bench.common import OUT, generated_corpus, record, served
 
 ROOT = Path(__file__).resolve().parent.parent
 # Common characters of names and penalty texts: random words of them hit the index in many ways.
@@ -67,23 +66,10 @@ def _index(code: Path, files: list[Path], data: Path) -> None:
                    env=_env(code), capture_output=True, check=False)
 
 
-def _serve(code: Path, data: Path, port: int) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(_command(code, "serve", "--port", str(port), "--data-dir", str(data)), cwd=code,
-                            env=_env(code), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
 def measure(code: Path, data: Path, queries: list[str], port: int) -> list[float]:
     """Resident MiB of a server of ``code`` at start-up and after every 1,000 queries."""
-    server = _serve(code, data, port)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
+    command = _command(code, "serve", "--port", str(port), "--data-dir", str(data))
+    with served(command, port, _env(code), cwd=code) as (base, server):
         samples = [_rss_mib(server.pid)]
         with httpx.Client(base_url=base, timeout=30) as client:
             for n, q in enumerate(queries, 1):
@@ -91,9 +77,6 @@ def measure(code: Path, data: Path, queries: list[str], port: int) -> list[float
                 if n % 1000 == 0:
                     samples.append(_rss_mib(server.pid))
         return samples
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def _worktree(ref: str) -> Path:

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from bench.real_names import NEGATIVE_KINDS, POSITIVE_KINDS, Outcome, RealPair, 
 from search_api.name_index import NameIndex
 from search_api.ranking import CONFIRM_THRESHOLD
 from search_api.screening import Policy, decide
+from stores.embedded import EmbeddedStore
 
 TARGETS = {"recall_at_1": "≥ 0.97", "false_clear": "≤ 0.005", "decided": "≥ 0.85 (short names)",
            "precision": "≥ 0.995"}
@@ -64,10 +66,12 @@ def baseline(pairs: list[RealPair], index: NameIndex) -> tuple[dict[str, Any], f
     return evaluate(pairs, outcomes), len(pairs) / (time.perf_counter() - started)
 
 
-def over_http(real: RealSet, data: Path, batch: int, clients: int) -> float:
-    """Rows per second screened through a server of two workers over the indexed population."""
+def over_http(real: RealSet, data: Path, batch: int, clients: int) -> tuple[float, Counter[str]]:
+    """Rows per second screened through a server of two workers over the indexed population, and the
+    verdicts it gave (to compare with the decisions in process: a server missing subjects says clear)."""
     source = OUT / "real-names-penalties.csv"
     if not (data / "credit.sqlite3").exists():
+        shutil.rmtree(data, ignore_errors=True)
         with source.open("w", encoding="utf-8-sig", newline="") as fh:
             writer = csv.writer(fh)
             writer.writerow(["行政相对人名称", "统一社会信用代码", "行政处罚决定书文号", "处罚类别", "处罚决定日期",
@@ -76,7 +80,10 @@ def over_http(real: RealSet, data: Path, batch: int, clients: int) -> float:
                 for name in subject.names:
                     writer.writerow([name, subject.code, f"基准罚〔2026〕{n}号", "罚款", "2026-03-01",
                                      "清远市市场监督管理局", "未按规定公示年度报告"])
-        shutil.rmtree(data, ignore_errors=True)
+    store = EmbeddedStore(data)
+    complete = store.count() > 0 and store.subjects_complete()
+    store.close()
+    if not complete:  # written now, or a load killed before its end: the rerun completes it
         subprocess.run([str(SCRIPT), "index", str(source), "--data-dir", str(data), "--no-embed"], check=False,
                        capture_output=True)
     port = 8798
@@ -87,17 +94,22 @@ def over_http(real: RealSet, data: Path, batch: int, clients: int) -> float:
     command = [str(SCRIPT), "serve", "--port", str(port), "--data-dir", str(data), "--workers", "2"]
     with served(command, port, env, workers=2) as (base, _):
 
+        verdicts: Counter[str] = Counter()
+
         def post(body: dict[str, Any]) -> int:
             response = httpx.post(f"{base}/v1/screen", json=body, headers={"X-API-Key": "bench-key"}, timeout=600)
             response.raise_for_status()
-            return len(response.json()["results"])
+            results = response.json()["results"]
+            verdicts.update(r["verdict"] for r in results)
+            return len(results)
 
         with ThreadPoolExecutor(clients) as pool:  # warm both workers' name indexes
             list(pool.map(post, [{"items": rows[:200]}] * clients * 2))
         started = time.perf_counter()
         with ThreadPoolExecutor(clients) as pool:
+            verdicts.clear()
             done = sum(pool.map(post, bodies))
-        return done / (time.perf_counter() - started)
+        return done / (time.perf_counter() - started), verdicts
 
 
 def _row(name: str, stats: dict[str, Any]) -> str:
@@ -119,7 +131,7 @@ def main() -> None:
     sample = real.pairs[:: max(1, len(real.pairs) // args.baseline_sample)][:args.baseline_sample]
     base_metrics, base_rate = baseline(sample, index)
     ours_on_sample, _, _ = in_process(RealSet(real.subjects, sample), index)
-    http_rate = 0.0 if args.no_http else over_http(real, OUT / "data-real-names", 1000, 2)
+    http_rate, verdicts = (0.0, Counter[str]()) if args.no_http else over_http(real, OUT / "data-real-names", 1000, 2)
 
     lines = ["| rows | n | recall@1 | false clear | decided without review | precision of confirmed |",
              "|---|---|---|---|---|---|"]
@@ -136,7 +148,8 @@ def main() -> None:
               f"{base_rate:,.1f} | {base_metrics['positives']['recall_at_1']:.3f} | "
               f"{base_metrics['positives']['false_clear']:.3f} | {base_metrics['precision']:.3f} |"]
     http = (f"{http_rate:,.0f} rows/s over HTTP (`serve --workers 2`, two clients, JSON batches of 1,000 rows, staff "
-            f"view, audited) = {http_rate / base_rate:,.0f}× the baseline" if http_rate else "HTTP not measured")
+            f"view, audited) = {http_rate / base_rate:,.0f}× the baseline; its verdicts "
+            f"{dict(verdicts.most_common())}" if http_rate else "HTTP not measured")
     body = "\n".join(lines) + f"""
 
 Candidate stage alone (the right subject among the candidates scored): {', '.join(

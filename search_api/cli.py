@@ -117,6 +117,7 @@ def screen(
     """Screen a list of bidders or applicants and write the verdicts next to the input columns."""
     import getpass
 
+    from search_api.errors import ApiError
     from search_api.publication import PUBLIC_ROLE, Viewer
     from search_api.screen_files import ScreenFileError, read_items, to_csv, to_xlsx
     from search_api.screening import Screener, audit_log_path, policy_for, screen_and_audit
@@ -148,8 +149,12 @@ def screen(
         raise typer.Exit(2) from exc
     viewer = Viewer(PUBLIC_ROLE if public else "staff", who=f"cli:{getpass.getuser()}")
     audit_log = audit_log_path(api_settings, settings.data_dir)
-    outcome = screen_and_audit(Screener(service), items, viewer, policy_for(api_settings, threshold), audit_log,
-                               "cli", raw)
+    try:
+        outcome = screen_and_audit(Screener(service), items, viewer, policy_for(api_settings, threshold), audit_log,
+                                   "cli", raw)
+    except ApiError as exc:
+        typer.echo(f"无法筛查 {file}：{exc.message}", err=True)
+        raise typer.Exit(2) from exc
     suffix = out.suffix.lower()
     if suffix == ".json":
         out.write_text(json.dumps(outcome, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -233,6 +233,10 @@ def _promote_sole_short_form(best: dict[int, NameMatch]) -> None:
                                  explanation=f"{match.explanation}；是唯一按字序包含此简称的主体")
 
 
+class NamesCatchingUp(StoreUnavailable):
+    """The name index has not yet caught up with subjects that a load has just written."""
+
+
 class NameIndexHolder:
     """The current :class:`NameIndex` of a store, rebuilt in a background thread whenever the store's
     subjects change (checked at most every ``check_seconds``). Readers keep using the previous index
@@ -255,9 +259,10 @@ class NameIndexHolder:
             if self._building is None and self._index is None:
                 self._start_build()
 
-    def _start_build(self) -> None:
+    def _start_build(self) -> threading.Thread:
         self._building = threading.Thread(target=self._build, name="name-index", daemon=True)
         self._building.start()
+        return self._building
 
     def _build(self) -> None:
         try:
@@ -285,9 +290,13 @@ class NameIndexHolder:
         """Whether an index has been built (a first build may still be running)."""
         return self._index is not None
 
-    def current(self, wait_seconds: float = 120.0) -> NameIndex:
+    def current(self, wait_seconds: float = 120.0, fresh: bool = False) -> NameIndex:
         """The latest complete index, waiting for the first build; starts a rebuild when the store's
-        subjects have changed. Raises :class:`StoreUnavailable` when no index can be built."""
+        subjects have changed. With ``fresh`` the index must hold every subject the store holds now: a
+        rebuild is waited for (:class:`NamesCatchingUp` after ``wait_seconds``). Raises
+        :class:`StoreUnavailable` when no index can be built."""
+        if fresh:
+            return self._fresh(wait_seconds)
         self.start()
         if self._index is None:
             self._ready.wait(wait_seconds)
@@ -309,3 +318,17 @@ class NameIndexHolder:
                 if self._building is None:
                     self._start_build()
         return index
+
+    def _fresh(self, wait_seconds: float) -> NameIndex:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            generation = self._store.subjects_generation()
+            with self._lock:
+                index, failure = self._index, self._failure
+                if index is not None and self._generation == generation:
+                    return index
+                building = self._building or self._start_build()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise NamesCatchingUp(f"name index behind the store's subjects: {failure or 'rebuilding'}")
+            building.join(left)

@@ -23,7 +23,8 @@ from analyzers.codes import CodeKind, classify_code, mask_id_number
 from analyzers.normalize import normalize_name
 from indexer.model import Record, RecordType, Status
 from search_api.audit import append_entry
-from search_api.name_index import NameMatch, filed_by_name
+from search_api.errors import ApiError
+from search_api.name_index import NameMatch, NamesCatchingUp, filed_by_name
 from search_api.publication import Viewer, effective_status, mask_value, present_record, visibility_for
 from search_api.ranking import REVIEW_FLOOR, SHORT_FORM, SHORT_FORM_GAP, TIE_GAP, score_name
 from search_api.service import SearchService
@@ -145,7 +146,15 @@ class Screener:
         self.service = service
 
     def screen(self, items: list[ScreenItem], viewer: Viewer, policy: Policy) -> list[dict[str, Any]]:
-        """One result per item, in order; a bad row gets its own ``invalid`` verdict."""
+        """One result per item, in order; a bad row gets its own ``invalid`` verdict. Refused (503) while the
+        subject rows are incomplete: every name would then seem to have no record, a false 未发现不良记录."""
+        if not self.service.store.subjects_complete():
+            raise ApiError(503, "not_ready", "首次数据加载尚未完成，主体名录尚未建立，暂不能筛查"
+                                             "（以免把有记录的主体误报为未发现不良记录），请在加载完成后重试")
+        try:  # subjects a load has just written are matched by name too, never missed as "clear"
+            self.service.names.current(wait_seconds=self.service.settings.fresh_names_wait_seconds, fresh=True)
+        except NamesCatchingUp as exc:
+            raise ApiError(503, "not_ready", "名称索引正在按刚加载的数据更新，暂不能筛查，请稍后重试") from exc
         today = self.service.settings.current_day()
         # Only the adverse record types are read: licences and commitments never change a verdict.
         filters = Filters(visibility=visibility_for(viewer, today), record_types=policy.types)

@@ -34,6 +34,8 @@ class ApiSettings(BaseSettings):
     screen_penalty_years: int = 3  # penalties within this many years count as adverse in screening
     screen_penalty_categories: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(DEFAULT_PENALTY_CATEGORIES))  # comma-separated in the environment
+    # screening waits this long for the name index to take in subjects a load has just written, then says 503
+    fresh_names_wait_seconds: float = 120.0
     audit_log: Path | None = None  # default: <data dir>/audit/screening.jsonl
     ask_session_ttl_seconds: int = 1800  # a conversation is forgotten after this long without a question
     ask_max_sessions: int = 10000  # the oldest conversations are forgotten beyond this many

@@ -217,6 +217,12 @@ class Store(Protocol):
         """A cheap marker that changes whenever any subject row changes (to keep in-memory copies in step)."""
         ...
 
+    def subjects_complete(self) -> bool:
+        """False while records exist whose subject rows are not built (a first load still writing, or killed
+        before its end): name matching and screening read those rows and must not answer from a partial set,
+        where every name would seem to have no record."""
+        ...
+
     # -- vectors for semantic search. Vectors are cached by the key of the text they encode (records with
     # the same descriptive text share one) and kept per encoder id; one encoder's vectors are searched.
     def semantic_texts(self, limit: int) -> list[str]:

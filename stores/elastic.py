@@ -514,6 +514,10 @@ class ElasticStore:
         for hit in helpers.scan(self.client, index=self.subjects_alias):
             yield self._subject(hit["_source"])
 
+    def subjects_complete(self) -> bool:
+        """Always: each bulk batch refreshes its subjects before the next one is written."""
+        return True
+
     def subjects_generation(self) -> str:
         self._ensure()
         try:

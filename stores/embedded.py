@@ -656,6 +656,10 @@ class EmbeddedStore:
         finally:
             db.close()
 
+    def subjects_complete(self) -> bool:
+        # A first load builds every subject row at its flush, together with the deferred indexes.
+        return not self._missing_indexes(self._db()) or self.count() == 0
+
     def subjects_generation(self) -> str:
         # Refreshing a subject deletes and re-inserts its row, so the largest rowid moves on every change.
         return str(self._db().execute("SELECT max(rowid) FROM subjects").fetchone()[0])

@@ -31,6 +31,10 @@ def readyz(request: Request) -> dict[str, object]:
         names = service.names.current(wait_seconds=10)
     except StoreUnavailable as exc:
         raise ApiError(503, "not_ready", "检索服务尚未就绪：名称索引正在建立", {"reason": str(exc)}) from exc
+    if not service.store.subjects_complete():
+        # Searches are answered meanwhile, but screening and name matching would miss every subject.
+        raise ApiError(503, "not_ready", "检索服务尚未就绪：首次数据加载尚未完成，主体名录尚未建立",
+                       {"records": records})
     semantic = service.semantic.status() if service.semantic else {"available": False}
     return {"status": "ready", "records": records, "subjects": len(names.subjects), "semantic": semantic}
 

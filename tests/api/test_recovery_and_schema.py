@@ -15,6 +15,7 @@ from indexer.pipeline import load
 from stores.embedded import EmbeddedStore
 from tests.api.conftest import STAFF_KEY
 from tests.api.server import running_server
+from tests.contract.test_store_contract import penalty
 
 pytestmark = pytest.mark.slow
 
@@ -32,6 +33,28 @@ def test_store_missing_gives_503_then_recovers_by_itself(tmp_path: Path, corpus_
         store.close()
         assert httpx.get(f"{base}/readyz").status_code == 200
         assert httpx.get(f"{base}/v1/search", params={"q": "承诺"}).json()["total"] > 0
+
+
+def test_screening_refuses_while_a_first_load_has_not_built_its_subjects(tmp_path: Path) -> None:
+    """A first load killed before its end leaves records without subject rows: every name would seem to have
+    no record. Screening says it cannot answer yet (never 未发现不良记录), /readyz is not ready, searches
+    still answer; once the load completes the same row is a hit."""
+    store = EmbeddedStore(tmp_path)
+    store.upsert([penalty("清远市恒达建筑工程有限公司", "91441802MA4UJ3XK72", "清城市监罚〔2026〕1号", "2026-03-01",
+                          "施工工地扬尘污染")])  # written, never flushed: the state a killed first load leaves
+    row = {"items": [{"name": "清远市恒达建筑工程有限公司"}]}
+    headers = {"X-API-Key": STAFF_KEY}
+    with running_server(tmp_path, {"CREDIT_SEARCH_API_KEYS": f"{STAFF_KEY}:staff"}) as base:
+        refused = httpx.post(f"{base}/v1/screen", json=row, headers=headers)
+        assert refused.status_code == 503 and refused.json()["error"]["code"] == "not_ready"
+        assert "首次数据加载尚未完成" in refused.json()["error"]["message"]
+        assert httpx.get(f"{base}/readyz").status_code == 503
+        assert httpx.get(f"{base}/v1/search", params={"q": "扬尘"}).json()["total"] == 1
+        store.flush()
+        screened = httpx.post(f"{base}/v1/screen", json=row, headers=headers)
+        assert screened.status_code == 200 and screened.json()["results"][0]["verdict"] == "hit"
+        assert httpx.get(f"{base}/readyz").status_code == 200
+    store.close()
 
 
 @pytest.mark.parametrize("headers", [[], ["-H", f"X-API-Key: {STAFF_KEY}"]], ids=["public", "staff"])

@@ -284,6 +284,10 @@ def mask_id_numbers_in_text(text: str) -> str:
 # Decision and case numbers: an issuer prefix, a year in brackets, then a serial ending in 号
 # (清市监罚〔2023〕12号, (2019)浙0111执286号, 粤食药监许〔2021〕第0035号).
 _DOC_NUMBER = re.compile(r"^[^\s()]{0,30}\((?:19|20)\d{2}\)[^\s()]{0,30}?第?\d+号?$")
+# Departments also write the year without brackets (清环罚2026第96号, 清环罚202696号 is too ambiguous): an issuer
+# abbreviation in Chinese, a year, 第 or not, a serial, 号.
+_BARE_DOC_NUMBER = re.compile(r"^([\u4e00-\u9fff]{1,12}?(?:字)?)((?:19|20)\d{2})(第?)(\d{1,6})号$")
+_BRACKETED_PARTS = re.compile(r"^([^\s()]{0,30})\(((?:19|20)\d{2})\)(第?)(\d{1,6})号$")
 
 
 def normalize_document_number(raw: str) -> str:
@@ -292,8 +296,24 @@ def normalize_document_number(raw: str) -> str:
 
 
 def looks_like_document_number(text: str) -> bool:
-    """True for a decision or case number such as ``清市监罚〔2023〕12号`` or ``(2019)浙0111执286号``."""
-    return bool(_DOC_NUMBER.match(normalize_document_number(text)))
+    """True for a decision or case number such as ``清市监罚〔2023〕12号``, ``(2019)浙0111执286号`` or
+    ``清环罚2026第96号``."""
+    normalized = normalize_document_number(text)
+    return bool(_DOC_NUMBER.match(normalized) or _BARE_DOC_NUMBER.match(normalized))
+
+
+def document_number_forms(number: str) -> list[str]:
+    """The spellings under which one 文书号 may be filed, the given one first: with the year bracketed or bare,
+    with 第 before the serial or without (清环罚(2026)96号, 清环罚2026第96号 …)."""
+    normalized = normalize_document_number(number)
+    m = _BARE_DOC_NUMBER.match(normalized) or _BRACKETED_PARTS.match(normalized)
+    if not m:
+        return [normalized]
+    issuer, year, _, serial = m.groups()
+    forms = [f"{issuer}({year}){serial}号", f"{issuer}({year})第{serial}号"]
+    if issuer:  # a bare year needs the issuer in front to be told from the serial
+        forms += [f"{issuer}{year}第{serial}号", f"{issuer}{year}{serial}号"]
+    return list(dict.fromkeys([normalized, *forms]))
 
 
 _CODE_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])([0-9A-Za-z]{18}|[0-9A-Za-z]{8}-?[0-9A-Za-z])(?![0-9A-Za-z])")

@@ -32,6 +32,16 @@ _DISTRICTS = [("清城区", "441802"), ("清新区", "441803"), ("英德市", "4
               ("连南瑶族自治县", "441826")]
 _OTHER_CITIES = [("广州市", "440100"), ("佛山市", "440600"), ("韶关市", "440200"), ("肇庆市", "441200"),
                  ("东莞市", "441900"), ("深圳市", "440300")]
+
+
+def _authority(district: str, department: str) -> str:
+    """A 清远 department's name as it signs: the city's (清远市…), a district's or county's under the city
+    (清远市清城区…), or a county-level city's on its own (英德市…)."""
+    if district.endswith("市"):
+        return f"{district}{department}"
+    return f"清远市{district}{department}"
+
+
 _NAME_CHARS = ("恒达宏图鑫源华盛金泰永利嘉禾德信北江凤城粤清远兴隆昌盛泰丰瑞祥和顺安康福华联众创新"
                "天成海鑫合力万家信诚博远正大中南鸿运旭日广源宝德明辉志远东升盈通汇丰佳美润发荣辉锦绣")
 _INDUSTRIES = ["建筑工程", "商贸", "餐饮管理", "食品", "物业管理", "运输", "医药", "建材", "环保科技",
@@ -210,7 +220,7 @@ class _Corpus:
         s = r.choice(self.subjects)
         dept, abbr, topic = r.choice(_DEPARTMENTS)
         district = s.district if s.district in dict(_DISTRICTS) and r.random() < 0.5 else ""
-        authority = f"清远市{district}{dept}"
+        authority = _authority(district, dept)
         d = self.decision_date()
         vtype, facts, basis, cats = r.choice(_FACTS[topic])
         facts = facts.format(x=r.choice(_GOODS), v=r.randrange(2, 90), p=r.choice(_PROJECTS))
@@ -239,7 +249,9 @@ class _Corpus:
         s = r.choice(self.subjects)
         lic, cert, prefix, content, dept, cat = r.choice(_LICENCES)
         d = self.decision_date()
-        authority = f"清远市{dept}" if r.random() < 0.6 else f"清远市{s.district}{dept}".replace("清远市清远", "清远")
+        # A subject registered in another city is licensed by the city's own authority (never 清远市深圳市…).
+        local = s.district in dict(_DISTRICTS)
+        authority = _authority(s.district if local and r.random() >= 0.6 else "", dept)
         project = r.choice(_PROJECTS) if prefix == "JZ" else ""
         code, id_type, id_number = self.identity(s, masked=r.random() < 0.7)
         until = d + timedelta(days=365 * 5)

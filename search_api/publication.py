@@ -75,6 +75,9 @@ def mask_tree(value: Any) -> Any:
     return value
 
 
+_LABELLED = ("document_number", "decision_date", "authority", "category", "amount", "publish_until")
+
+
 def present_record(record: Record, viewer: Viewer, today: date) -> dict[str, Any] | None:
     """The output form of a record for this viewer, or None when the viewer may not see it."""
     if not visibility_for(viewer, today).allows(record):
@@ -107,6 +110,8 @@ def present_record(record: Record, viewer: Viewer, today: date) -> dict[str, Any
         "status": status.value,
         "status_label": status.label,
         "details": details,
+        # A court's 案号 and 执行法院 are not a department's 决定书文号 and 决定机关: clients label by type.
+        "labels": {name: field_labels[name] for name in _LABELLED if name in field_labels},
     }
     if viewer.is_staff:
         out["status_reason"] = record.status_reason

@@ -56,6 +56,8 @@ class RecordItem(BaseModel):
     status: str
     status_label: str
     details: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=dict,
+                                   description="本类记录各字段的中文名（如失信被执行人的 document_number 为“案号”）")
 
 
 class QueryInfo(BaseModel):

@@ -17,6 +17,7 @@ from rapidfuzz import fuzz
 from analyzers.codes import (
     CodeKind,
     classify_code,
+    document_number_forms,
     find_codes,
     find_document_numbers,
     mask_id_number,
@@ -165,7 +166,8 @@ class SearchService:
         if understood.kind is QueryKind.CODE:
             return self._search_code(understood, params, filters, viewer, query)
         if understood.kind is QueryKind.DOCUMENT_NUMBER:
-            found = self.store.by_document_number(understood.normalized, filters)
+            found = next((f for form in document_number_forms(understood.normalized)
+                          if (f := self.store.by_document_number(form, filters))), [])
             if found:
                 return self._listing(found, params, viewer, query)
             query["fallback"] = "text"

@@ -10,6 +10,7 @@ from analyzers.codes import (
     USCC_CHARS,
     CodeKind,
     classify_code,
+    document_number_forms,
     is_masked_id_number,
     looks_like_document_number,
     mask_id_number,
@@ -88,6 +89,10 @@ def test_document_numbers_across_bracket_variants() -> None:
     assert all(looks_like_document_number(f) for f in forms)
     assert looks_like_document_number("(2019)浙0111执286号")
     assert not looks_like_document_number("清远市恒达建筑工程有限公司")
+    # The year without brackets, as some departments write it: every filing spelling is tried.
+    assert looks_like_document_number("清环罚2026第96号") and not looks_like_document_number("罚款2026元")
+    assert {"清环罚(2026)96号", "清环罚2026第96号"} <= set(document_number_forms("清环罚〔2026〕96号"))
+    assert document_number_forms("清环罚2026第96号")[:2] == ["清环罚2026第96号", "清环罚(2026)96号"]
 
 
 @settings(max_examples=300, deadline=None)

@@ -106,13 +106,14 @@ function recordCard(item, headingLevel) {
     : el("span", {}, subject.name);
   const facts = [];
   const add = (label, value) => { if (value) facts.push(el("dt", {}, label), el("dd", {}, value)); };
+  const labels = item.labels || {};
   add("统一社会信用代码", subject.code);
-  add("决定书文号", item.document_number);
-  add("决定日期", item.decision_date);
-  add("决定机关", item.authority);
-  add("类别", item.category);
-  add("金额", formatAmount(item.amount));
-  add("公示截止", item.publish_until);
+  add(labels.document_number || "文书号", item.document_number);
+  add(labels.decision_date || "决定日期", item.decision_date);
+  add(labels.authority || "决定机关", item.authority);
+  add(labels.category || "类别", item.category);
+  add(labels.amount || "金额", formatAmount(item.amount));
+  add(labels.publish_until || "公示截止", item.publish_until);
   if (item.match) add("名称匹配", `${Math.round(item.match.score * 100)}%，${item.match.explanation}`);
   const summary = item.highlights && item.highlights.summary
     ? highlighted(item.highlights.summary) : [item.summary];

@@ -73,6 +73,19 @@ def test_document_number_in_any_bracket_style(client: httpx.Client, store: Embed
         body = _search(client, typed)
         assert body["query"]["kind"] == "document_number"
         assert record.id in [i["id"] for i in body["items"]]
+    # Written without brackets, with 第 before the serial (清环罚2026第96号): the same record, first.
+    issuer, rest = record.document_number.split("(", 1)
+    year, serial = rest.split(")", 1)
+    body = _search(client, f"{issuer}{year}第{serial}")
+    assert body["query"]["kind"] == "document_number" and body["items"][0]["id"] == record.id
+
+
+def test_court_records_are_labelled_as_courts_label_them(client: httpx.Client) -> None:
+    items = _search(client, "失信被执行人", size=50)["items"]
+    court = next(i for i in items if i["record_type"] == "dishonest")
+    assert court["labels"]["document_number"] == "案号" and court["labels"]["authority"] == "执行法院"
+    penalty = next(i for i in _search(client, "罚款", size=50)["items"] if i["record_type"] == "penalty")
+    assert penalty["labels"]["document_number"] == "行政处罚决定书文号"
 
 
 def test_name_variants_find_the_same_subject_first(client: httpx.Client, store: EmbeddedStore) -> None:

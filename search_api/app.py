@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -88,9 +89,12 @@ def create_app(store_settings: StoreSettings | None = None, api_settings: ApiSet
             open_service(app.state)
         yield
 
-    app = FastAPI(lifespan=lifespan, title="credit-search 公共信用信息检索", version="1.0.0",
-                  description="行政许可、行政处罚、失信被执行人、信用承诺的统一检索与信用档案。"
-                              "无 API Key 为公众视图；员工在请求头 X-API-Key 中提供密钥。")
+    # /docs from assets installed with the package: a CDN is out of reach on government intranets. No /redoc:
+    # its page fetches a logo from redoc.ly.
+    app = FastAPIOffline(lifespan=lifespan, title="credit-search 公共信用信息检索", version="1.0.0",
+                         static_url="/docs-assets", redoc_url=None,
+                         description="行政许可、行政处罚、失信被执行人、信用承诺的统一检索与信用档案。"
+                                     "无 API Key 为公众视图；员工在请求头 X-API-Key 中提供密钥。")
     app.state.store_settings = store_settings or StoreSettings()
     app.state.api_settings = api_settings or ApiSettings()
     app.state.encoder_settings = encoder_settings or EncoderSettings()

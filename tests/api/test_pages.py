@@ -253,3 +253,14 @@ def test_pages_are_light_self_contained_labelled_and_readable(page: Any, base_ur
     probes += [["button", ""], ["button", "secondary"]]
     low = [(name, round(ratio, 2)) for name, ratio in page.evaluate(CONTRAST, probes) if ratio < 4.5]
     assert low == []
+
+
+def test_api_docs_render_without_any_external_request(page: Any, base_url: str) -> None:
+    """Government intranets reach no CDN: the API page loads its assets from this server alone."""
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(base_url + "/docs")
+    page.get_by_text("/v1/search").first.wait_for(timeout=30000)
+    page.get_by_text("credit-search 公共信用信息检索").first.wait_for()
+    assert page.requested and all(url.startswith(base_url) for url in page.requested), page.requested
+    page.screenshot(path=str(ARTIFACTS / "api-docs.png"))
+    assert page.errors == []

@@ -34,13 +34,15 @@ _FIELD_NAMES = {"q": "查询词", "type": "记录类型", "page": "页码", "siz
 class ApiError(Exception):
     """An error with a stable code, an HTTP status and a Chinese message."""
 
-    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+    def __init__(self, status: int, code: str, message: str, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.details = status, code, message, details
 
 
-def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "details": details}}
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The one error shape: ``details`` is always an object (``{}`` when there is nothing to add); invalid
+    fields are listed under ``details.errors``."""
+    return {"error": {"code": code, "message": message, "details": details or {}}}
 
 
 def _brief(value: Any) -> Any:
@@ -58,9 +60,9 @@ def _brief(value: Any) -> Any:
     return value
 
 
-def validation_message(errors: Sequence[Any]) -> tuple[str, list[dict[str, Any]]]:
-    """One Chinese sentence for pydantic's validation errors, and the details per field (the first
-    _MAX_REPORTED of them)."""
+def validation_message(errors: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+    """One Chinese sentence for pydantic's validation errors, and the error's details: ``errors``, one entry
+    per field (the first _MAX_REPORTED of them)."""
     details = []
     parts = []
     for err in errors[:_MAX_REPORTED]:
@@ -109,7 +111,7 @@ def validation_message(errors: Sequence[Any]) -> tuple[str, list[dict[str, Any]]
         details.append({"field": ".".join(loc), "reason": reason, "input": _brief(err.get("input"))})
     if len(errors) > _MAX_REPORTED:
         parts.append(f"等共{len(errors)}处错误")
-    return "；".join(parts) or "请求参数无效", details
+    return "；".join(parts) or "请求参数无效", {"errors": jsonable(details)}
 
 
 _HTTP_MESSAGES = {400: ("bad_request", "请求无法解析"), 403: ("forbidden", "无权访问"),
@@ -128,7 +130,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         message, details = validation_message(list(exc.errors()))
-        return JSONResponse(error_body("invalid_request", message, jsonable(details)), status_code=422)
+        return JSONResponse(error_body("invalid_request", message, details), status_code=422)
 
     @app.exception_handler(StoreUnavailable)
     async def _unavailable(_: Request, exc: StoreUnavailable) -> JSONResponse:

@@ -122,7 +122,7 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-async def _reject(send: Send, status: int, code: str, message: str, details: object = None) -> None:
+async def _reject(send: Send, status: int, code: str, message: str, details: dict[str, object] | None = None) -> None:
     payload = orjson.dumps(error_body(code, message, details))
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),

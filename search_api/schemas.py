@@ -124,9 +124,11 @@ class AskResponse(BaseModel):
 
 
 class ErrorDetail(BaseModel):
-    code: str
-    message: str
-    details: Any = None
+    code: str = Field(description="稳定的错误代码，如 invalid_request、invalid_json、not_ready")
+    message: str = Field(description="中文说明，指出哪里有误")
+    details: dict[str, Any] = Field(default_factory=dict,
+                                    description="补充信息，总是对象；参数错误时 errors 列出每个字段"
+                                                "（field、reason、input）")
 
 
 class ErrorResponse(BaseModel):

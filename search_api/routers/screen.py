@@ -15,7 +15,7 @@ from starlette.formparsers import MultiPartException
 
 from indexer.model import RecordType
 from search_api.deps import CurrentViewer, Service, Settings
-from search_api.errors import ApiError, jsonable, validation_message
+from search_api.errors import ApiError, validation_message
 from search_api.schemas import BODY_ERRORS, inline_schema
 from search_api.screen_files import ScreenFileError, ScreenFileTooLarge, read_items, to_csv, to_xlsx
 from search_api.screening import ADVERSE_TYPES, Screener, ScreenItem, audit_log_path, policy_for, screen_and_audit
@@ -57,7 +57,7 @@ async def _json_request(request: Request) -> tuple[ScreenRequest, list[ScreenIte
         body = ScreenRequest.model_validate_json(raw)
     except ValidationError as exc:
         message, details = validation_message(exc.errors())
-        raise ApiError(422, "invalid_request", f"请求体无效：{message}", jsonable(details)) from None
+        raise ApiError(422, "invalid_request", f"请求体无效：{message}", details) from None
     items = [ScreenItem(id=r.id, name=r.name, code=r.code) for r in body.items]
     return body, items, [], raw
 
@@ -89,7 +89,7 @@ async def _upload_request(request: Request, max_rows: int) -> tuple[ScreenReques
         body = ScreenRequest.model_validate({"items": [], **fields})
     except ValidationError as exc:
         message, details = validation_message(exc.errors())
-        raise ApiError(422, "invalid_request", f"表单字段无效：{message}", jsonable(details)) from None
+        raise ApiError(422, "invalid_request", f"表单字段无效：{message}", details) from None
     return body, items, headers, data
 
 

@@ -170,7 +170,7 @@ def test_bodies_have_limits_and_errors_do_not_echo_them(client: httpx.Client, st
     assert "21 MB" in error["message"]
 
     invalid = client.post("/v1/screen", json={"items": "行" * 4_000_000})
-    assert len(invalid.content) < 10_000 and _error(invalid, 422)["details"][0]["input"].endswith("…")
+    assert len(invalid.content) < 10_000 and _error(invalid, 422)["details"]["errors"][0]["input"].endswith("…")
     many = client.post("/v1/screen", json={"items": [{"name": 1}] * 5000})
     assert len(many.content) < 20_000 and "等共5000处错误" in _error(many, 422)["message"]
     # A long configured key works, compared in constant time; a wrong one of the same length does not.
@@ -178,3 +178,23 @@ def test_bodies_have_limits_and_errors_do_not_echo_them(client: httpx.Client, st
     assert client.get("/v1/search", params={"q": "罚款"},
                       headers={"X-API-Key": LONG_STAFF_KEY[:-1] + "j"}).status_code == 401
 
+
+
+def test_every_error_has_one_shape_and_names_the_real_problem(client: httpx.Client) -> None:
+    """Whatever fails, ``details`` is an object; a body of the wrong JSON kind is named as such."""
+    cases = [
+        (client.get("/v1/search", params={"q": "x", "size": "many"}), 422, "每页条数应为整数"),
+        (client.post("/v1/ask", content=b'{"question": ', headers={"Content-Type": "application/json"}), 422,
+         "不是有效的 JSON"),
+        (client.post("/v1/ask", json=["清远市恒达建筑工程有限公司有没有处罚"]), 422, "请求体应为 JSON 对象"),
+        (client.post("/v1/ask", json={"question": 1}), 422, "问题应为文本"),
+        (client.get("/v1/nowhere"), 404, "不存在"),
+        (client.delete("/v1/search"), 405, "不支持 DELETE"),
+        (client.get("/v1/entities/123"), 422, "代码无效"),
+    ]
+    for response, status, words in cases:
+        error = _error(response, status)
+        assert isinstance(error["details"], dict) and words in error["message"], error
+        assert "0取值无效" not in error["message"]
+    listed = _error(cases[0][0], 422)["details"]["errors"]
+    assert listed == [{"field": "size", "reason": "应为整数", "input": "many"}]

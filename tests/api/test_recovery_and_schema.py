@@ -25,7 +25,7 @@ def test_store_missing_gives_503_then_recovers_by_itself(tmp_path: Path, corpus_
         down = httpx.get(f"{base}/v1/search", params={"q": "罚款"})
         assert down.status_code == 503
         assert down.json()["error"] == {"code": "store_unavailable", "message": "检索服务暂时不可用，请稍后重试",
-                                        "details": None}
+                                        "details": {}}
         assert httpx.get(f"{base}/readyz").status_code == 503
         assert httpx.get(f"{base}/healthz").status_code == 200
         store = EmbeddedStore(tmp_path)

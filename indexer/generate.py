@@ -35,11 +35,16 @@ _OTHER_CITIES = [("广州市", "440100"), ("佛山市", "440600"), ("韶关市",
 
 
 def _authority(district: str, department: str) -> str:
-    """A 清远 department's name as it signs: the city's (清远市…), a district's or county's under the city
-    (清远市清城区…), or a county-level city's on its own (英德市…)."""
-    if district.endswith("市"):
-        return f"{district}{department}"
-    return f"清远市{district}{department}"
+    """A 清远 department's name as it signs: the city's (清远市…); a district's under the city (清远市清城区…);
+    a county's or county-level city's on its own (阳山县…, 英德市…). Ecology is run by the city's branch offices
+    (清远市生态环境局阳山分局) and fire rescue by county brigades (阳山县消防救援大队)."""
+    if not district:
+        return f"清远市{department}"
+    if department == "生态环境局":
+        return f"清远市生态环境局{district[:2]}分局"
+    if department == "消防救援支队":
+        department = "消防救援大队"
+    return f"清远市{district}{department}" if district.endswith("区") else f"{district}{department}"
 
 
 _NAME_CHARS = ("恒达宏图鑫源华盛金泰永利嘉禾德信北江凤城粤清远兴隆昌盛泰丰瑞祥和顺安康福华联众创新"

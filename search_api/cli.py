@@ -6,6 +6,7 @@ import json
 import logging
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import typer
 
@@ -96,13 +97,35 @@ def demo(
     run_embedding(store, data_dir)
     sample = next(iter(store.suggest("清远市", 1)), None)
     store.close()
-    typer.echo(f"\n查询页面：http://{host}:{port}/        核查工作台：http://{host}:{port}/staff")
-    typer.echo(f"接口文档：http://{host}:{port}/docs")
+    key = _demo_staff_key(data_dir)
+    base = f"http://{host}:{port}"
+    typer.echo(f"\n查询页面：{base}/")
+    typer.echo(f"核查工作台：{base}/staff    工作人员密钥（API Key）：{key}（保存在 {data_dir / _DEMO_KEY_FILE}）")
+    typer.echo(f"接口文档：{base}/docs")
     if sample is not None:
-        typer.echo(f"试一试：http://{host}:{port}/v1/search?q={sample.name}")
-        typer.echo(f"        http://{host}:{port}/v1/entities/{sample.code}")
-    typer.echo(f"        http://{host}:{port}/v1/suggest?q=qy")
+        typer.echo(f"试一试：{base}/v1/search?q={quote(sample.name)}")
+        typer.echo(f"        {base}/v1/entities/{quote(sample.code)}")
+    typer.echo(f"        {base}/v1/suggest?q={quote('清远')}")
     _serve(settings, host, port)
+
+
+_DEMO_KEY_FILE = "staff-key.txt"
+
+
+def _demo_staff_key(data_dir: Path) -> str:
+    """The demo's staff key: made once per data directory (readable by its owner only), and configured for the
+    server this process starts, beside any keys set in CREDIT_SEARCH_API_KEYS."""
+    import os
+    import secrets
+
+    path = data_dir / _DEMO_KEY_FILE
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(18) + "\n", encoding="utf-8")
+        path.chmod(0o600)
+    key = path.read_text(encoding="utf-8").strip()
+    configured = os.environ.get("CREDIT_SEARCH_API_KEYS", "").strip()
+    os.environ["CREDIT_SEARCH_API_KEYS"] = ",".join(k for k in (configured, f"{key}:staff") if k)
+    return key
 
 
 @app.command()

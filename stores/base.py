@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from indexer.analysis import AnalysedRecord
-from indexer.model import Audience, Record, RecordType, Status, record_from_dict
+from indexer.model import Audience, Record, RecordType, Status, SubjectCategory, record_from_dict
 
 
 class StoreUnavailable(RuntimeError):
@@ -66,6 +66,10 @@ class Filters:
     subject_keys: tuple[str, ...] = ()
     ended_before: date | None = None  # only records whose publication ended before this day (expired)
     authority_contains: str = ""  # part of the authority's name (市场监督管理 for every market regulator)
+    districts: tuple[str, ...] = ()  # any of these districts (a city and the counties under it)
+    subject_categories: tuple[SubjectCategory, ...] = ()  # 企业 asked for: no natural persons
+    amount_min: float | None = None  # yuan, inclusive; records without an amount never match an amount bound
+    amount_max: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

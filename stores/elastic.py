@@ -44,7 +44,7 @@ from synonyms import load_domain_terms
 
 _KEYWORDS = ("id", "record_type", "subject_key", "subject_code", "org_code", "reg_no", "document_number",
              "authority", "district", "category", "status", "audience", "content_hash", "suggest_forms",
-             "semantic_key", "embedding_encoder")
+             "semantic_key", "embedding_encoder", "subject_category")
 # Stored fields that readers never need back: a hit returns its body, not its vector and token streams.
 _NOT_RETURNED = ["embedding", "semantic_text", "name_tokens", "text_tokens", "suggest_forms"]
 # Sets every matching record's vector from params.vectors (semantic key → vector) and names its encoder.
@@ -143,6 +143,13 @@ def filter_queries(filters: Filters) -> list[Any]:
         out.append(Q("term", authority=filters.authority))
     if filters.district:
         out.append(Q("term", district=filters.district))
+    if filters.districts:
+        out.append(Q("terms", district=list(filters.districts)))
+    if filters.subject_categories:
+        out.append(Q("terms", subject_category=[c.value for c in filters.subject_categories]))
+    if filters.amount_min is not None or filters.amount_max is not None:
+        amount = {k: v for k, v in (("gte", filters.amount_min), ("lte", filters.amount_max)) if v is not None}
+        out.append(Q("range", amount=amount))
     if filters.category:
         out.append(Q("match_phrase", category_terms=filters.category))
     if filters.authority_contains:
@@ -181,7 +188,7 @@ def _document(doc: AnalysedRecord, status: Status, reason: str, when: date | Non
         "id": doc.id, "record_type": doc.record_type, "subject_key": doc.subject_key,
         "subject_name": doc.subject_name, "subject_code": doc.subject_code, "org_code": doc.org_code,
         "reg_no": doc.reg_no, "document_number": doc.document_number, "authority": doc.authority,
-        "district": doc.district, "category": doc.category,
+        "district": doc.district, "category": doc.category, "subject_category": doc.subject_category,
         "category_terms": " ".join(doc.category.replace("、", " ").replace(",", " ").split()),
         "decision_date": doc.decision_date, "publish_until": doc.publish_until,
         "status_date": iso_date(when), "amount": doc.amount, "status": status.value,

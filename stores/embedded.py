@@ -503,6 +503,16 @@ class EmbeddedStore:
         if filters.authority_contains:
             sql.append("instr(r.authority, ?) > 0")
             args.append(filters.authority_contains)
+        for column, values in (("district", filters.districts), ("subject_category", filters.subject_categories)):
+            if values:
+                sql.append(f"r.{column} IN ({','.join('?' * len(values))})")
+                args.extend(values)
+        if filters.amount_min is not None:
+            sql.append("r.amount >= ?")
+            args.append(filters.amount_min)
+        if filters.amount_max is not None:
+            sql.append("r.amount <= ?")
+            args.append(filters.amount_max)
         if filters.date_from:
             sql.append("r.decision_date >= ?")
             args.append(filters.date_from.isoformat())
@@ -812,6 +822,8 @@ def _prefilter(matrix: VectorMatrix, filters: Filters) -> npt.NDArray[np.bool_] 
         masks.append(columns["record_type"].isin(t.value for t in filters.record_types))
     if filters.district:
         masks.append(columns["district"].isin([filters.district]))
+    if filters.districts:
+        masks.append(columns["district"].isin(filters.districts))
     if filters.authority:
         masks.append(columns["authority"].isin([filters.authority]))
     if filters.authority_contains:

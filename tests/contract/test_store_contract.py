@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -17,7 +18,7 @@ from analyzers.names import name_bigrams
 from analyzers.normalize import normalize_name
 from indexer.analysis import AnalysedRecord, analyse
 from indexer.fields import map_headers
-from indexer.model import Audience, RecordType, Status
+from indexer.model import Audience, RecordType, Status, SubjectCategory
 from indexer.rows import build_record
 from stores.base import Clause, Filters, Store, Visibility
 from stores.embedded import EmbeddedStore
@@ -37,10 +38,11 @@ HONGTU = _code("91441803MA5123456")
 
 
 def penalty(name: str, code: str, number: str, day: str, facts: str, category: str = "罚款",
-            authority: str = "清远市清城区市场监督管理局", until: str = "") -> AnalysedRecord:
+            authority: str = "清远市清城区市场监督管理局", until: str = "", fine: str = "0.5",
+            subject_type: str = "") -> AnalysedRecord:
     row = {"行政相对人名称": name, "统一社会信用代码": code, "行政处罚决定书文号": number, "违法事实": facts,
-           "处罚类别": category, "处罚决定日期": day, "处罚机关": authority, "罚款金额（万元）": "0.5",
-           "公示截止期": until}
+           "处罚类别": category, "处罚决定日期": day, "处罚机关": authority, "罚款金额（万元）": fine,
+           "公示截止期": until, "行政相对人类别": subject_type}
     outcome = build_record(RecordType.PENALTY, map_headers(RecordType.PENALTY, row), row)
     assert outcome.record is not None, outcome.problems
     return analyse(outcome.record)
@@ -82,6 +84,11 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         s = ElasticStore(ES_URL, f"contract-{uuid.uuid4().hex[:8]}", replicas=0)
     yield s
     s.close()
+
+
+def _code(head: str) -> str:
+    """A valid 统一社会信用代码 from its first 17 characters."""
+    return head + uscc_check_char(head)
 
 
 def _filters(**kwargs: object) -> Filters:
@@ -181,6 +188,28 @@ def test_search_by_name_text_and_filters(store: Store) -> None:
     assert [h.record.document_number for h in category.hits] == ["清城市监罚(2025)7号"]
     regulators = store.search([], _filters(authority_contains="生态环境"), limit=10)
     assert [h.record.document_number for h in regulators.hits] == ["清新环罚(2026)4号"]
+
+
+def test_filters_by_districts_subject_category_and_amount(store: Store) -> None:
+    """A city asked for means its counties too; 企业 means no natural persons; amount bounds are inclusive
+    and a record without an amount never meets one."""
+    store.upsert([*corpus(),
+                  penalty("李某", "", "英德市监罚〔2026〕9号", "2026-04-01", "无证经营", fine="12",
+                          authority="英德市市场监督管理局", subject_type="自然人"),
+                  penalty("清远市鸿运运输有限公司", _code("91441802MA4W0K7N3"), "清交罚〔2026〕2号", "2026-04-02",
+                          "超限运输", fine="10", authority="清远市交通运输局"),
+                  penalty("清远市顺安物流有限公司", _code("91441802MA4W1B2X5"), "清交罚〔2026〕3号", "2026-04-03",
+                          "超限运输", fine="", category="没收违法所得", authority="清远市交通运输局")])
+
+    def numbers(**given: Any) -> set[str]:
+        return {h.record.document_number for h in store.search([], _filters(**given), limit=20).hits}
+
+    assert numbers(districts=("英德市", "清新区")) == {"英德市监罚(2026)9号", "清新环罚(2026)4号"}
+    companies = numbers(subject_categories=(SubjectCategory.ORGANIZATION,))
+    assert "英德市监罚(2026)9号" not in companies and "清交罚(2026)3号" in companies
+    assert numbers(amount_min=100000) == {"英德市监罚(2026)9号", "清交罚(2026)2号"}
+    assert numbers(amount_min=100000.01) == {"英德市监罚(2026)9号"}
+    assert numbers(amount_max=5000) == {"清城市监罚(2026)1号", "清城市监罚(2025)7号", "清新环罚(2026)4号"}
 
 
 def test_visibility_is_applied_by_the_store(store: Store) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 from analyzers.codes import masked_code_matches
 from analyzers.names import analyze_name
 from indexer.model import Record, RecordType, SubjectCategory
+from synonyms import load_regions
 
 P, L, D, C = RecordType.PENALTY, RecordType.LICENSING, RecordType.DISHONEST, RecordType.COMMITMENT
 
@@ -239,12 +240,51 @@ def build_dialogues(records: list[Record], today: date, seed: int = 5) -> list[D
             turns.append(Turn(f"{c.name}的处罚记录", "subject_records", {"subject": c.slot(), "record_type": "penalty"},
                               (facts.count_fact(c, P),)))
         dialogues.append(Dialogue("rules FAQ", turns))
-    for question, slots in (("哪些企业因为销售过期食品被处罚", {"record_type": "penalty", "topic": "过期食品"}),
-                            ("建筑工地扬尘污染的处罚案例", {"record_type": "penalty", "topic": "扬尘"}),
+    dialogues.append(Dialogue("which companies: a list", [
+        Turn("哪些企业因为销售过期食品被处罚", "list",
+             {"record_type": "penalty", "topic": "过期食品", "subject_kind": "企业"}, ("家",))]))
+    for question, slots in (("建筑工地扬尘污染的处罚案例", {"record_type": "penalty", "topic": "扬尘"}),
                             ("超限运输会受到什么处罚", {"record_type": "penalty", "topic": "道路运输"}),
                             ("消防通道被堵住了", {"topic": "消防"})):
         dialogues.append(Dialogue("anything else: search", [Turn(question, "search", slots, ("为您找到",))]))
     return dialogues
+
+
+def _organisations_in(records: list[Record], kind: RecordType, districts: set[str]) -> list[Record]:
+    return [r for r in records if r.record_type is kind and r.district in districts
+            and r.subject_category is SubjectCategory.ORGANIZATION]
+
+
+def _list_dialogues(records: list[Record], today: date, districts: list[str]) -> list[Dialogue]:
+    """Lists the issue of the one search box asked for: a city means its counties, 企业 no natural persons,
+    an amount condition is applied, an out-of-scope question is said to be one."""
+    parents = {r.full: r.parent for r in load_regions()}
+    city = Counter(parents.get(d, "") for d in districts).most_common(1)[0][0]
+    within = {city, *(r.full for r in load_regions() if r.parent == city)}
+    dishonest = _organisations_in(records, D, within)
+    year = max(r.decision_date.year for r in records if r.decision_date and r.record_type is P)
+    district = districts[0]
+    fined = [r for r in records if r.record_type is P and r.district == district and (r.amount or 0) > 10000
+             and r.decision_date and r.decision_date.year == year]
+    persons = [r for r in records if r.record_type is P and r.district == districts[1]
+               and r.subject_category is SubjectCategory.PERSON]
+    amount = {"min": 10000.01, "max": None, "text": "超过1万元"}
+    return [
+        Dialogue("held out: a city's companies on the court list", [
+            Turn(f"{city}有哪些企业被列入失信被执行人", "list",
+                 {"record_type": "dishonest", "district": city, "subject_kind": "企业"},
+                 (f"（共{len(dishonest)}条记录）", "（含所辖县区）"))]),
+        Dialogue("held out: fines over an amount", [
+            Turn(f"{year}年{district}罚款超过1万元的处罚有哪些", "list",
+                 {"record_type": "penalty", "time": _year(year), "district": district, "amount": amount},
+                 (f"共有{len(fined)}条" if fined else "没有查询到",))]),
+        Dialogue("held out: persons penalised in a district", [
+            Turn(f"{districts[1]}有哪些个人受到行政处罚", "list",
+                 {"record_type": "penalty", "district": districts[1], "subject_kind": "个人"},
+                 (f"（共{len(persons)}条记录）" if persons else "没有查询到",))]),
+        *(Dialogue("held out: out of scope", [Turn(q, "out_of_scope", {}, ("不在本平台的服务范围内",))])
+          for q in ("今天天气怎么样", "附近有什么好吃的餐厅", "帮我订一张去广州的火车票")),
+    ]
 
 
 def build_held_out(records: list[Record], today: date, seed: int = 17) -> list[Dialogue]:
@@ -291,6 +331,7 @@ def build_held_out(records: list[Record], today: date, seed: int = 17) -> list[D
              {"record_type": "penalty", "time": _year(year), "district": districts[0], "department": "交通运输"},
              (f"共有{facts.count(P, district=districts[0], year=year, authority='交通运输')}条",)),
     ]))
+    dialogues.extend(_list_dialogues(records, today, districts))
     for question, faq, fact in (("信用承诺不履行有什么后果", "commitment", "违诺责任"),
                                 ("企业被列入黑名单后多久可以移出", "dishonest_removal", "二年"),
                                 ("处罚信息公示期满了会自动撤下吗", "publication_period", "最长公示期")):

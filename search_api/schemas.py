@@ -63,7 +63,7 @@ class RecordItem(BaseModel):
 class QueryInfo(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    kind: str = Field(description="code, document_number, name 或 text")
+    kind: str = Field(description="code, document_number, name, text 或 question（一句话提问）")
     normalized: str
 
 
@@ -75,6 +75,7 @@ class SearchResponse(BaseModel):
     items: list[RecordItem]
     facets: dict[str, dict[str, int]]
     next_cursor: str | None = Field(description="下一页游标；为空表示没有更多结果")
+    answer: AskResponse | None = Field(None, description="query.kind 为 question 时：与 /v1/ask 相同的回答")
 
 
 class SuggestItem(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -24,7 +25,14 @@ class QueryKind(StrEnum):
     CODE = "code"
     DOCUMENT_NUMBER = "document_number"
     NAME = "name"
+    QUESTION = "question"  # answered as /v1/ask answers it
     TEXT = "text"
+
+
+# What makes a query a question (or a request) rather than words to search: a question mark, a sentence-final
+# particle, an interrogative, or a request to look something up.
+_QUESTION = re.compile(r"[？?]|[吗呢]$|有没有|有无|是否|是不是|多少|几家|几条|几个|几次|几起|哪些|哪个|哪家|哪几|"
+                       r"什么|怎么|怎样|如何|为什么|请问|能否|可不可以|列出|列举|查一下|帮我|告诉我")
 
 
 @dataclass(slots=True)
@@ -54,9 +62,12 @@ def understand(query: str) -> Understood:
     # Other identifiers (承诺编码, 许可编号 such as JY44182026000278) are looked up as document numbers.
     if looks_like_document_number(query) or looks_like_code(query):
         return Understood(QueryKind.DOCUMENT_NUMBER, normalize_document_number(query))
-    tokens = query_tokens(query)
     parts = analyze_name(query)
     compact = normalize_name(query)
+    # A registered name ends with its legal form; a question that quotes one goes on after it.
+    if _QUESTION.search(text) and not (parts.legal_form and compact.endswith(parts.legal_form)):
+        return Understood(QueryKind.QUESTION, text)
+    tokens = query_tokens(query)
     topical = any(tok in _TOPIC_WORDS for tok in tokens)
     # A name is short, has no spaces or sentence punctuation, and either carries a legal form or names no
     # topic of the domain; anything else is searched as text.

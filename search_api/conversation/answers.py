@@ -13,7 +13,7 @@ import numpy as np
 
 from analyzers.encoders import SentenceTransformerEncoder
 from analyzers.tokens import expand_synonyms
-from indexer.model import Record, RecordType
+from indexer.model import Record, RecordType, SubjectCategory
 from search_api.conversation.faq import FaqEntry, entry, match_faq
 from search_api.conversation.sessions import SessionStore
 from search_api.conversation.understanding import (
@@ -22,6 +22,7 @@ from search_api.conversation.understanding import (
     SubjectRef,
     Understood,
     decide,
+    districts_within,
     find_subjects,
     read,
 )
@@ -32,6 +33,7 @@ from search_api.service import UNFULFILLED, SearchParams, SearchService
 from stores.base import Clause, Filters, Subject
 
 SHOWN = 10  # records returned with an answer
+_LIST_WINDOW = 500  # records read to name the subjects of a list answer; beyond it the count is "at least"
 _NAME_FLOOR = 0.8  # a run of words is a subject's name when it matches one this well
 _TIE = 0.02  # subjects matching within this of the best are equally likely: ask which
 _SURE = 0.95  # a name matching this well is the subject asked about, records of the asked type or not
@@ -46,6 +48,11 @@ def _amount(value: float | None) -> str:
     if not value:
         return ""
     return f"罚款{value / 10000:g}万元" if value >= 10000 else f"罚款{value:g}元"
+
+
+def _has_amount(kind: RecordType | None) -> bool:
+    """Only penalties carry an amount (the fine)."""
+    return kind in (None, RecordType.PENALTY)
 
 
 def _detail(record: Record) -> str:
@@ -155,12 +162,30 @@ class AskService:
 
     def _filters(self, understood: Understood, viewer: Viewer, with_place: bool) -> Filters:
         today = self.search.settings.current_day()
+        amount = understood.amount if _has_amount(understood.record_type) else None
         return Filters(visibility=visibility_for(viewer, today),
                        record_types=(understood.record_type,) if understood.record_type else (),
                        date_from=understood.time.start if understood.time else None,
                        date_to=understood.time.end if understood.time else None,
-                       district=understood.district if with_place else "",
-                       authority_contains=understood.department if with_place else "")
+                       districts=districts_within(understood.district) if with_place and understood.district else (),
+                       authority_contains=understood.department if with_place else "",
+                       subject_categories=understood.subject_categories,
+                       amount_min=amount.minimum if amount else None, amount_max=amount.maximum if amount else None)
+
+    @staticmethod
+    def _scope(understood: Understood) -> tuple[str, str]:
+        """How an answer restates the filters (2025年清远市（含所辖县区）市场监督管理部门), and a note on a
+        condition that could not be applied."""
+        district = understood.district
+        if district and len(districts_within(district)) > 1:
+            district += "（含所辖县区）"
+        scope = "".join(p for p in (understood.time.label if understood.time else "", district,
+                                    f"{understood.department}部门" if understood.department else "") if p)
+        note = ""
+        if understood.amount and not _has_amount(understood.record_type):
+            label = understood.record_type.label if understood.record_type else ""
+            note = f"（{label}记录没有金额，未按“{understood.amount.text}”筛选）"
+        return scope, note
 
     def _present(self, records: Sequence[Record], viewer: Viewer) -> list[dict[str, Any]]:
         today = self.search.settings.current_day()
@@ -182,6 +207,10 @@ class AskService:
             return self._faq(understood, faq, viewer)
         if understood.intent is Intent.COUNT:
             return self._count(understood, viewer)
+        if understood.intent is Intent.LIST:
+            return self._list(understood, viewer)
+        if understood.intent is Intent.OUT_OF_SCOPE:
+            return self._out_of_scope(understood, viewer)
         if understood.subject is not None and understood.intent is Intent.COMMITMENT_STATUS:
             return self._commitments(understood, understood.subject, viewer)
         if understood.subject is not None:
@@ -254,13 +283,14 @@ class AskService:
         clauses = [Clause("text", (expand_synonyms(understood.topic),))] if understood.topic else []
         page = self.search.store.search(clauses, filters, SHOWN, facets=True)
         kind = understood.record_type
-        scope = "".join(p for p in (understood.time.label if understood.time else "", understood.district,
-                                    f"{understood.department}部门" if understood.department else "") if p)
+        scope, note = self._scope(understood)
         topic = f"{understood.topic}方面的" if understood.topic else ""
         label = kind.label if kind else "公示信用"
-        interpreted = f"统计{scope}{topic}{label}记录的数量"
+        who = f"{understood.kind_word}的" if understood.kind_word else ""
+        amount = f"罚款{understood.amount.text}的" if understood.amount and not note else ""
+        interpreted = f"统计{scope}{who}{amount}{topic}{label}记录的数量"
         public = "" if viewer.is_staff else "（公众视图只统计仍在公示期内的记录）"
-        text = f"{scope}共有{page.total}条{topic}{label}记录{public}。"
+        text = f"{scope}{who}{amount}{topic}{label}记录共有{page.total}条{public}{note}。"
         if page.total:
             facet = "category" if kind else "record_type"
             names = {t.value: t.label for t in RecordType}
@@ -275,6 +305,47 @@ class AskService:
                 text += "主要决定机关：" + "，".join(f"{a}{n}条" for a, n in authorities) + "。"
         records = [h.record for h in page.hits]
         return self._reply(understood, text, interpreted, records, viewer, total=page.total)
+
+    def _list(self, understood: Understood, viewer: Viewer) -> dict[str, Any]:
+        """Which subjects (有哪些企业…) or which records (…的处罚有哪些) meet the question's conditions."""
+        filters = self._filters(understood, viewer, with_place=True)
+        clauses = [Clause("text", (expand_synonyms(understood.topic),))] if understood.topic else []
+        page = self.search.store.search(clauses, filters, _LIST_WINDOW)
+        kind = understood.record_type
+        label = kind.label if kind else "公示信用"
+        scope, note = self._scope(understood)
+        topic = f"{understood.topic}方面的" if understood.topic else ""
+        amount = f"罚款{understood.amount.text}的" if understood.amount and not note else ""
+        conditions = f"{scope}{amount}{topic}{label}记录"
+        if not page.hits:
+            return self._reply(understood, f"没有查询到{conditions}{note}。", f"列出{conditions}", [], viewer,
+                               total=0)
+        records = [h.record for h in page.hits[:SHOWN]]
+        if understood.kind_word:
+            by_subject = Counter(h.subject_key for h in page.hits)
+            names = list(dict.fromkeys((h.subject_key, h.subject_name) for h in page.hits))
+            listed = "；".join(f"{i}. {name}（{by_subject[key]}条）"
+                               for i, (key, name) in enumerate(names[:SHOWN], start=1))
+            many = "至少" if page.total > len(page.hits) else ""
+            more = "等" if len(names) > SHOWN else ""
+            counter = "人" if understood.subject_categories == (SubjectCategory.PERSON,) else "家"
+            text = (f"{scope}有{conditions.removeprefix(scope)}的{understood.kind_word}{many}{len(names)}{counter}"
+                    f"（共{page.total}条记录）{note}：{listed}{more}。")
+            interpreted = f"列出有{conditions}的{understood.kind_word}"
+        else:
+            listed = "；".join(f"{i}. {r.subject_name}，{_detail(r)}，{_day(r.decision_date)}"
+                               for i, r in enumerate(records[:5], start=1))
+            text = f"{conditions}共有{page.total}条{note}，最近的有：{listed}。"
+            interpreted = f"列出{conditions}"
+        if not viewer.is_staff:
+            text += "（公众视图只含仍在公示期内的记录）"
+        return self._reply(understood, text, interpreted, records, viewer, total=page.total)
+
+    def _out_of_scope(self, understood: Understood, viewer: Viewer) -> dict[str, Any]:
+        text = ("抱歉，这个问题不在本平台的服务范围内。本平台可以查询公示的行政许可、行政处罚、失信被执行人和信用承诺："
+                "请输入企业名称或统一社会信用代码，或者这样问：“某某公司有没有行政处罚？”"
+                "“清城区今年有多少条行政处罚？”")
+        return self._reply(understood, text, "与公共信用信息无关的问题", [], viewer, total=0)
 
     def _search(self, understood: Understood, question: str, viewer: Viewer) -> dict[str, Any]:
         if understood.choice is not None:  # a bare number with nothing to choose from

@@ -16,9 +16,11 @@ from enum import StrEnum
 from functools import cache
 
 from analyzers.codes import find_codes
+from analyzers.names import analyze_name
 from analyzers.normalize import normalize_text
 from analyzers.tokens import record_type_of_term, words
-from indexer.model import RecordType
+from indexer.model import RecordType, SubjectCategory
+from search_api.conversation.amounts import AmountBound, find_amount
 from search_api.conversation.timespan import TimeSpan, find_timespan
 from synonyms import (
     load_departments,
@@ -36,6 +38,8 @@ class Intent(StrEnum):
     COMMITMENT_STATUS = "commitment_status"  # a subject's commitments and whether they were kept
     COUNT = "count"  # how many records match filters and a topic, with a breakdown
     FAQ = "faq"  # a question about the rules
+    LIST = "list"  # which subjects or records meet filters (有哪些企业…, 罚款超过10万元的处罚有哪些)
+    OUT_OF_SCOPE = "out_of_scope"  # nothing about credit records (今天天气怎么样)
     SEARCH = "search"  # anything else: hybrid search
 
 
@@ -63,6 +67,10 @@ class Reading:
     fulfilment: bool = False
     choice: int | None = None
     elliptical: bool = False  # 那许可呢, 2024年的呢: leans on the previous turn
+    listing: bool = False  # 有哪些, 列出: a list is asked for
+    kind_word: str = ""  # 企业, 个人 …: the kind of subject asked about
+    amount: AmountBound | None = None
+    about_credit: bool = False  # a word of this domain: not an out-of-scope question
 
 
 @dataclass(slots=True)
@@ -79,6 +87,12 @@ class Understood:
     choice: int | None = None
     subject_from_context: bool = False
     missing_subject: bool = False  # 它 / 该公司 with no subject earlier in the session
+    kind_word: str = ""  # 企业, 个人 …: only subjects of that kind
+    amount: AmountBound | None = None
+
+    @property
+    def subject_categories(self) -> tuple[SubjectCategory, ...]:
+        return _SUBJECT_KINDS.get(self.kind_word, ())
 
     def slots(self) -> dict[str, object]:
         """The slots as the API reports them (empty ones left out)."""
@@ -95,9 +109,30 @@ class Understood:
                 out[name] = value
         if self.choice is not None:
             out["choice"] = self.choice
+        if self.kind_word:
+            out["subject_kind"] = self.kind_word
+        if self.amount:
+            out["amount"] = {"min": self.amount.minimum, "max": self.amount.maximum, "text": self.amount.text}
         return out
 
 
+# The kind of subject a question asks about; 企业 and 公司 exclude natural persons and 个体工商户, which are not
+# enterprises in law; 商家 and 商户 are any business.
+_SUBJECT_KINDS: dict[str, tuple[SubjectCategory, ...]] = {
+    "企业": (SubjectCategory.ORGANIZATION,), "公司": (SubjectCategory.ORGANIZATION,),
+    "单位": (SubjectCategory.ORGANIZATION,), "机构": (SubjectCategory.ORGANIZATION,),
+    "个体工商户": (SubjectCategory.INDIVIDUAL_BUSINESS,), "个体户": (SubjectCategory.INDIVIDUAL_BUSINESS,),
+    "商家": (SubjectCategory.ORGANIZATION, SubjectCategory.INDIVIDUAL_BUSINESS),
+    "商户": (SubjectCategory.ORGANIZATION, SubjectCategory.INDIVIDUAL_BUSINESS),
+    "个人": (SubjectCategory.PERSON,), "自然人": (SubjectCategory.PERSON,),
+}
+_KIND_PATTERN = re.compile("|".join(sorted(_SUBJECT_KINDS, key=len, reverse=True)))
+_LIST_WORDS = re.compile(r"哪些|哪几|哪家|哪个|列出|列举|名单里有谁|有谁|都有谁")
+# Words that only this domain's questions use; with a record type, a topic, a department, a code, an amount or a
+# subject's name, they keep a question in scope.
+_CREDIT_WORDS = ("信用", "公示", "记录", "名单", "老赖", "失信", "处罚", "罚", "许可", "承诺", "违法", "违规",
+                 "执行", "法院", "代码", "文书", "决定书", "案号", "修复", "异议", "企业", "公司", "个体", "商户",
+                 "单位", "执照", "资质", "监管", "整改", "查封", "吊销")
 _COUNT_WORDS = ("多少", "几条", "几家", "几个", "几次", "几起", "数量", "统计", "总数", "共有几", "一共")
 _FULFIL_WORDS = ("履行", "履约", "兑现", "做到", "遵守", "违约", "违诺", "违反", "完成了")
 _ELLIPSIS = re.compile(r"(呢|那|那么|还有|再查|换成|改成)[？?]?$|^(那|那么|再|还有)")
@@ -117,6 +152,22 @@ def _regions() -> dict[str, str]:
                 if len(short) >= 2 and region.level == "county":
                     names.setdefault(short, region.full)
     return names
+
+
+def districts_within(district: str) -> tuple[str, ...]:
+    """A district and every region under it (清远市 → 清远市, 清城区, 英德市 …): a city's records are filed
+    under its own name or its counties'."""
+    children = _children().get(district, ())
+    return (district, *(d for child in children for d in districts_within(child)))
+
+
+@cache
+def _children() -> dict[str, tuple[str, ...]]:
+    out: dict[str, list[str]] = {}
+    for region in load_regions():
+        if region.parent:
+            out.setdefault(region.parent, []).append(region.full)
+    return {k: tuple(v) for k, v in out.items()}
 
 
 @cache
@@ -166,6 +217,9 @@ def read(question: str, today: date) -> Reading:
         rest = rest.replace(code, " ").replace(code.lower(), " ")
     if reading.time:
         rest = rest.replace(reading.time.text, " ")
+    if amount := find_amount(rest):
+        reading.amount = amount
+        rest = rest.replace(amount.text, " ")
     tokens = words(rest)
     for token in tokens:
         kind = record_type_of_term(token)
@@ -180,8 +234,16 @@ def read(question: str, today: date) -> Reading:
         if not _DEPARTMENT_PATTERN.fullmatch(m.group()):  # 市场监管 names a department here, not a topic
             reading.topic = _topics()[m.group()]
             break
+    if reading.record_type is None and reading.amount is not None:
+        reading.record_type = RecordType.PENALTY  # an amount is a fine's: no other record type has one
     reading.name_texts = _name_runs(tokens)
     reading.elliptical = bool(_ELLIPSIS.search(text)) or (len(text) <= 8 and reading.record_type is not None)
+    reading.listing = bool(_LIST_WORDS.search(text))
+    if m := _KIND_PATTERN.search(rest):
+        reading.kind_word = m.group()
+    reading.about_credit = bool(reading.codes or reading.record_type or reading.topic or reading.department
+                                or reading.amount or any(w in text for w in _CREDIT_WORDS)
+                                or any(analyze_name(t).legal_form for t in reading.name_texts))
     return reading
 
 
@@ -323,13 +385,14 @@ def decide(reading: Reading, subjects: list[SubjectRef], district: str, topic: s
         if understood.intent is Intent.COMMITMENT_STATUS:
             understood.record_type = RecordType.COMMITMENT
         return understood
+    understood.kind_word, understood.amount = reading.kind_word, reading.amount
     if reading.counting:
         understood.intent = Intent.COUNT
         return understood
     understood.missing_subject = reading.pronoun and not faq
     if faq:
         return replace(understood, intent=Intent.FAQ, faq=faq, record_type=None, time=None, district="",
-                       department="", topic="")
+                       department="", topic="", kind_word="", amount=None)
     if follows_count:
         # 那2024年呢 after a count: the same count with what changed.
         return replace(understood, intent=Intent.COUNT,
@@ -337,4 +400,11 @@ def decide(reading: Reading, subjects: list[SubjectRef], district: str, topic: s
                        time=understood.time or context.time, district=understood.district or context.district,
                        department=understood.department or context.department,
                        topic=understood.topic or context.topic)
+    if understood.missing_subject:
+        return understood
+    if reading.listing or reading.amount or (reading.kind_word and (reading.record_type or reading.topic)):
+        # 有哪些企业…, 罚款超过10万元的…: conditions a list meets, which a text search would drop.
+        understood.intent = Intent.LIST
+    elif not reading.about_credit and reading.choice is None:
+        understood.intent = Intent.OUT_OF_SCOPE
     return understood

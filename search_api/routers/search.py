@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BeforeValidator
 from pydantic_core import PydanticCustomError
 
 from indexer.model import RecordType, Status
-from search_api.deps import CurrentViewer, Service
+from search_api.conversation.answers import AskService
+from search_api.deps import CurrentViewer, Service, open_ask
 from search_api.errors import ApiError
+from search_api.publication import Viewer, mask_tree
 from search_api.schemas import ERRORS, SearchResponse
 from search_api.service import SearchParams
-from search_api.understanding import understand
+from search_api.understanding import QueryKind, understand
 
 router = APIRouter(prefix="/v1", tags=["search"])
 _TYPES = {t.value for t in RecordType}
@@ -49,6 +51,7 @@ def _types(value: str | None) -> tuple[RecordType, ...]:
 
 @router.get("/search", response_model=SearchResponse, responses=ERRORS, summary="统一检索（代码、名称、文书号、全文）")
 async def search(
+    request: Request,
     service: Service,
     viewer: CurrentViewer,
     q: Annotated[str, Query(min_length=1, max_length=200, description="查询词：统一社会信用代码、名称、文书号或一句话",
@@ -71,7 +74,8 @@ async def search(
                       Query(description="按状态筛选（仅员工）：active、expired、repaired、withdrawn")] = None,
 ) -> JSONResponse:
     """Understands the query (``query.kind``; ``query.mode`` for text), applies the publication rules and
-    masks personal data."""
+    masks personal data. A question (``query.kind: "question"``) is answered as ``/v1/ask`` answers it: the
+    answer under ``answer``, its records as ``items``; the filter parameters do not apply to it."""
     params = SearchParams(q=q.strip() or q, types=_types(type), authority=authority.strip(), district=district.strip(),
                           category=category.strip(), date_from=date_from, date_to=date_to, page=page, size=size,
                           cursor=cursor, status=status, mode=mode)
@@ -80,6 +84,18 @@ async def search(
     # a few milliseconds of Python, less than the hand-over to the thread pool costs (and threads would not
     # run them in parallel anyway); full-text searches go to the pool so they never hold up the event loop.
     understood = understand(params.q)
+    if understood.kind is QueryKind.QUESTION:
+        return JSONResponse(await run_in_threadpool(_answer, open_ask(request.app.state), params, viewer))
     if service.is_quick(understood, mode) and (result := service.search(params, viewer, understood, quick_only=True)):
         return JSONResponse(result)
     return JSONResponse(await run_in_threadpool(service.search, params, viewer, understood))
+
+
+def _answer(ask: AskService, params: SearchParams, viewer: Viewer) -> dict[str, Any]:
+    """A question typed into the box, answered as /v1/ask answers it (in a new session, which the page may
+    continue), with the records behind the answer as the items."""
+    answer = ask.ask(params.q, None, viewer)
+    query = {"kind": QueryKind.QUESTION.value, "normalized": params.q, "intent": answer["understood"]["intent"]}
+    return {"query": query if viewer.is_staff else mask_tree(query), "total": answer["total"], "page": 1,
+            "size": params.size, "items": answer["records"][:params.size], "facets": {}, "next_cursor": None,
+            "answer": answer}

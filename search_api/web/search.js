@@ -146,6 +146,7 @@ async function runSearch(params) {
   show(el("p", {}, "正在查询……"));
   let body;
   try { body = await api(`/v1/search?${params.toString()}`); } catch (err) { show(failure(err)); return; }
+  if (body.query.kind === "question") { showAnswer(body); return; }
   const container = el("div", { class: "groups" });
   const parts = [understoodLine(body.query)];
   if (body.query.notice) parts.push(el("p", { class: "notice" }, body.query.notice));
@@ -172,6 +173,32 @@ async function runSearch(params) {
   });
   parts.push(more);
   show(...parts);
+}
+
+// A question typed into the search box: the answer, how it was understood, the records behind it. Follow-ups
+// continue the same conversation in the question mode.
+function showAnswer(body) {
+  const answer = body.answer;
+  askSession = answer.session_id;
+  sessionStorage.setItem("ask-session", askSession);
+  const followUp = (question) => {
+    form.querySelector("input[name=mode][value=ask]").checked = true;
+    input.placeholder = "请输入问题，如：某某公司有没有行政处罚？";
+    show(chat);
+    ask(question);
+  };
+  const parts = [el("p", { class: "answer-text" }, answer.answer), el("p", { class: "rule" }, answer.understood.text)];
+  if (answer.candidates && answer.candidates.length) {
+    parts.push(el("div", { class: "choices" }, answer.candidates.map((c) => el("button", {
+      type: "button", class: "secondary", onclick: () => followUp(String(c.number)),
+    }, `${c.number}. ${c.name}`))));
+  }
+  const container = el("div", { class: "groups" });
+  groups(body.items, container);
+  parts.push(container);
+  parts.push(el("p", { class: "more" }, el("button", { type: "button", class: "secondary",
+    onclick: () => followUp("") }, "继续追问")));
+  show(el("section", { class: "answer", "aria-label": "回答" }, parts));
 }
 
 // -- entity profile ------------------------------------------------------------------------------------
@@ -209,6 +236,7 @@ async function runEntity(code) {
 // -- questions -----------------------------------------------------------------------------------------
 async function ask(question) {
   if (!results.contains(chat)) show(chat);
+  if (!question) { input.focus(); return; }
   chat.append(el("li", { class: "q" }, question));
   const waiting = el("li", { class: "a" }, "正在回答……");
   chat.append(waiting);

@@ -2,6 +2,10 @@
 // the verdicts in a table, and the XLSX result to download and file.
 "use strict";
 
+// Result columns and their classes: names and explanations get room to read, codes and scores never wrap.
+const COLUMNS = [["行", "num"], ["名称", "name"], ["代码", "code"], ["结论", "num"], ["说明", "text"],
+  ["匹配名称", "name"], ["匹配代码", "code"], ["匹配度", "num"], ["不良记录摘要", "text"]];
+
 const CHUNK = 500;  // rows per request for pasted lists, so that large batches show progress
 const screenForm = document.getElementById("screen-form");
 const keyInput = document.getElementById("key");
@@ -87,20 +91,17 @@ function render(results) {
   const labels = { hit: "命中不良记录", review: "需人工复核", clear: "未发现不良记录", invalid: "无法筛查" };
   const rows = results.map((r) => {
     const match = r.match || (r.candidates && r.candidates[0]) || {};
-    return el("tr", { "data-verdict": r.verdict },
-      el("td", {}, r.row), el("td", {}, r.input.name), el("td", {}, r.input.code),
-      el("td", {}, el("span", { class: `verdict ${r.verdict}` }, r.verdict_label)), el("td", {}, r.reason),
-      el("td", {}, match.name || ""), el("td", {}, match.code || ""),
-      el("td", {}, match.score !== undefined ? `${Math.round(match.score * 100)}%` : ""),
-      el("td", {}, r.evidence_summary));
+    const cells = [r.row, r.input.name, r.input.code,
+      el("span", { class: `verdict ${r.verdict}` }, r.verdict_label), r.reason, match.name || "", match.code || "",
+      match.score !== undefined ? `${Math.round(match.score * 100)}%` : "", r.evidence_summary];
+    return el("tr", { "data-verdict": r.verdict }, cells.map((cell, i) => el("td", { class: COLUMNS[i][1] }, cell)));
   });
   outcome.replaceChildren(
     el("div", { class: "counts" }, Object.entries(counts).map(([verdict, n]) =>
       el("span", { class: `verdict ${verdict}` }, `${labels[verdict]} ${n}`))),
     el("div", { class: "table-wrap" }, el("table", { class: "results" },
       el("caption", {}, `筛查结果（${results.length} 行）`),
-      el("thead", {}, el("tr", {}, ["行", "名称", "代码", "结论", "说明", "匹配名称", "匹配代码", "匹配度", "不良记录摘要"]
-        .map((h) => el("th", { scope: "col" }, h)))),
+      el("thead", {}, el("tr", {}, COLUMNS.map(([h, cls]) => el("th", { scope: "col", class: cls }, h)))),
       el("tbody", {}, rows))));
   outcome.focus();
 }

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from bench.conversation_set import build_dialogues, build_held_out, evaluate
-from indexer.model import Audience, Record, RecordType, Status
+from indexer.model import Audience, Record, RecordType, Status, SubjectCategory
 from search_api.schemas import AskResponse
 from stores.base import Filters, Visibility
 from stores.embedded import EmbeddedStore
@@ -123,3 +123,49 @@ def test_sessions_and_bad_requests(client: httpx.Client) -> None:
         assert message in response.json()["error"]["message"] + str(response.json()["error"].get("details"))
     broken = client.post("/v1/ask", content=b"{not json", headers={"Content-Type": "application/json"})
     assert broken.status_code == 422
+
+
+def test_lists_follow_the_district_hierarchy_the_kind_of_subject_and_amounts(client: httpx.Client,
+                                                                             store: EmbeddedStore) -> None:
+    records = _records(store)
+    counties = {r.district for r in records if r.district.endswith(("区", "县"))}
+    court = [r for r in records if r.record_type is RecordType.DISHONEST]
+    companies = [r for r in court if r.subject_category is SubjectCategory.ORGANIZATION]
+    assert {r.district for r in companies} & counties  # the city's own and its counties' records
+    answer = _ask(client, "清远市有哪些企业被列入失信被执行人")
+    assert answer["understood"]["intent"] == "list"
+    assert "清远市（含所辖县区）有失信被执行人记录的企业" in answer["answer"]
+    assert f"（共{len(companies)}条记录）" in answer["answer"] and answer["total"] == len(companies)
+    names = {r.subject_name for r in companies}
+    listed = [r["subject"]["name"] for r in answer["records"]]
+    assert listed and set(listed) <= names and "1. " in answer["answer"] and "2. " in answer["answer"]
+    persons = _ask(client, "清远市有哪些个人被列入失信被执行人")
+    person_court = [r for r in court if r.subject_category is SubjectCategory.PERSON]
+    assert persons["total"] == len(person_court) and "人（共" in persons["answer"]
+
+    year = max(r.decision_date.year for r in records if r.decision_date and r.record_type is RecordType.PENALTY)
+    district = max(counties, key=lambda d: sum(r.district == d for r in records))
+    fined = [r for r in records if r.record_type is RecordType.PENALTY and r.district == district
+             and r.decision_date and r.decision_date.year == year and (r.amount or 0) > 10000]
+    over = _ask(client, f"{year}年{district}罚款超过1万元的处罚有哪些")
+    assert over["understood"]["slots"]["amount"] == {"min": 10000.01, "max": None, "text": "超过1万元"}
+    assert over["total"] == len(fined) and all(r["amount"] > 10000 for r in over["records"])
+    assert (f"罚款超过1万元的行政处罚记录共有{len(fined)}条" if fined else "没有查询到") in over["answer"]
+    # An amount asked of licences cannot be applied: the answer says so instead of dropping it.
+    licences = _ask(client, f"{district}金额超过1万元的行政许可有哪些")
+    assert "行政许可记录没有金额，未按“超过1万元”筛选" in licences["answer"]
+
+    weather = _ask(client, "今天天气怎么样")
+    assert weather["understood"]["intent"] == "out_of_scope" and weather["total"] == 0
+    assert "不在本平台的服务范围内" in weather["answer"] and not weather["records"]
+
+
+def test_a_question_in_the_search_box_is_answered_as_one(client: httpx.Client) -> None:
+    question = "清远市有哪些企业被列入失信被执行人？"
+    body = client.get("/v1/search", params={"q": question}).json()
+    asked = _ask(client, question)
+    assert body["query"]["kind"] == "question" and body["query"]["intent"] == "list"
+    assert body["answer"]["answer"] == asked["answer"] and body["total"] == asked["total"]
+    assert [i["id"] for i in body["items"]] == [r["id"] for r in asked["records"]][:10]
+    words = client.get("/v1/search", params={"q": "失信被执行人"}).json()
+    assert words["query"]["kind"] == "text" and "answer" not in words

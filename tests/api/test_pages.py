@@ -110,6 +110,57 @@ def test_type_a_partial_name_pick_a_suggestion_and_open_the_profile(page: Any, b
     assert page.errors == []
 
 
+def _first_result(page: Any, typed: str) -> dict[str, str]:
+    """Type into the default box, press Enter, and read the first record card and the understood line."""
+    box = page.get_by_role("combobox", name="查询内容")
+    box.fill(typed)
+    box.press("Enter")
+    page.locator(".understood").filter(has_text=typed[:6]).wait_for()
+    first = page.locator("article.record").first
+    return {"understood": page.locator(".understood").inner_text(), "card": first.inner_text()}
+
+
+def test_the_default_box_finds_a_name_a_code_and_a_document_number_first(page: Any, base_url: str,
+                                                                        store: EmbeddedStore) -> None:
+    records = _records(store)
+    company = _company(records, RecordType.PENALTY)
+    penalty = next(r for r in records if r.record_type is RecordType.PENALTY and "(" in r.document_number
+                   and r.subject_code != company.subject_code)
+    issuer, rest = penalty.document_number.split("(", 1)
+    year, serial = rest.split(")", 1)
+    page.goto(base_url + "/")
+    named = _first_result(page, company.subject_name)
+    assert "企业或个人名称" in named["understood"] and company.subject_name in named["card"]
+    coded = _first_result(page, company.subject_code)
+    assert "统一社会信用代码" in coded["understood"] and company.subject_code in coded["card"]
+    # As departments write it without brackets (清环罚2026第96号): still the document, first.
+    numbered = _first_result(page, f"{issuer}{year}第{serial}")
+    assert "决定书文号或案号" in numbered["understood"] and penalty.document_number in numbered["card"]
+    assert "行政处罚决定书文号" in numbered["card"]  # the record's own label
+    assert page.errors == []
+
+
+def test_a_question_in_the_default_box_gets_the_answer_view(page: Any, base_url: str) -> None:
+    page.goto(base_url + "/")
+    box = page.get_by_role("combobox", name="查询内容")
+    box.fill("清远市有哪些企业被列入失信被执行人？")
+    box.press("Enter")
+    answer = page.get_by_role("region", name="回答")
+    answer.wait_for()
+    text = answer.locator(".answer-text").inner_text()
+    assert "清远市（含所辖县区）" in text and "家" in text and "1. " in text
+    assert "列出" in answer.locator(".rule").inner_text()
+    cards = answer.locator("article.record")
+    assert cards.count() > 0 and set(cards.locator(".badge").all_inner_texts()) <= {"失信被执行人"}
+    page.screenshot(path=str(ARTIFACTS / "public-question-in-box.png"), full_page=True)
+    answer.get_by_role("button", name="继续追问").click()
+    assert page.get_by_role("radio", name="问答").is_checked()
+    box.fill("今天天气怎么样")
+    box.press("Enter")
+    page.locator(".chat li.a").filter(has_text="不在本平台的服务范围内").wait_for()
+    assert page.errors == []
+
+
 def test_person_records_show_masked_id_numbers(page: Any, base_url: str, store: EmbeddedStore) -> None:
     person = next(r for r in _records(store) if r.subject_category is SubjectCategory.PERSON
                   and r.details.get("id_number") and "*" not in r.details["id_number"])
@@ -137,6 +188,11 @@ def test_ask_mode_answers_a_question_and_a_follow_up(page: Any, base_url: str, s
     assert "失信被执行人" in answers.nth(1).inner_text()
     page.screenshot(path=str(ARTIFACTS / "public-ask.png"), full_page=True)
     assert page.errors == []
+
+
+# How many lines the text of an element takes.
+LINES = """(e) => { const range = document.createRange(); range.selectNodeContents(e);
+  return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size; }"""
 
 
 def _upload_rows(records: list[Record]) -> tuple[bytes, dict[str, str]]:
@@ -176,6 +232,14 @@ def test_staff_upload_a_list_and_download_the_xlsx(page: Any, base_url: str, sto
     assert shown == expected
     assert page.locator("table.results .verdict.hit").count() == 1
     page.screenshot(path=str(ARTIFACTS / "staff-results.png"), full_page=True)
+    # At an office screen a name takes at most two lines and a code one; on a phone a name keeps ten characters a line.
+    name_cell, code_cell = rows.first.locator("td").nth(1), rows.first.locator("td").nth(2)
+    assert name_cell.evaluate(LINES) <= 2 and code_cell.evaluate(LINES) == 1
+    page.set_viewport_size(MOBILE)
+    font = float(name_cell.evaluate("(e) => parseFloat(getComputedStyle(e).fontSize)"))
+    assert name_cell.bounding_box()["width"] >= 10 * font and code_cell.evaluate(LINES) == 1
+    page.screenshot(path=str(ARTIFACTS / "staff-results-mobile.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
     with page.expect_download() as download:
         page.get_by_role("button", name="下载 XLSX 结果").click()
     saved = tmp_path / "result.xlsx"

@@ -16,6 +16,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.properties import PageSetupProperties
 
 from indexer.fields import normalize_header
 from indexer.readers import InputTooLarge, UnreadableInput, open_tables
@@ -40,6 +41,7 @@ _MIN_WIDTH, _MAX_WIDTH = 8, 50
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
 _SERIAL = re.compile(r"[1-9]\d{0,8}")  # a row number typed as text, written back as a number
+_SERIAL_HEADERS = frozenset({"序号", "行号", "编号", "序", "no", "行"})
 
 
 # Rows of a list to screen beyond its data rows (a title above the header, blank rows), and the widest list read.
@@ -141,11 +143,18 @@ def _result_cells(result: dict[str, Any]) -> list[Cell]:
             result["evidence_summary"]]
 
 
+def _serial(header: str, value: Cell) -> Cell:
+    """A row number that a CSV gave as text (序号 1) as the number a spreadsheet would have kept."""
+    if isinstance(value, str) and header.strip().rstrip(".").lower() in _SERIAL_HEADERS and _SERIAL.fullmatch(value):
+        return int(value)
+    return value
+
+
 def _rows(headers: list[str], items: list[ScreenItem], results: list[dict[str, Any]]) -> list[list[Cell]]:
     input_headers = headers or ["序号", "名称", "统一社会信用代码"]
     out: list[list[Cell]] = [[*input_headers, *RESULT_COLUMNS]]
     for item, result in zip(items, results, strict=True):
-        given: list[Cell] = [item.columns.get(h, "") for h in headers] if headers else [
+        given: list[Cell] = [_serial(h, item.columns.get(h, "")) for h in headers] if headers else [
             int(item.id) if _SERIAL.fullmatch(item.id) else item.id, item.name, item.code]
         out.append([*map(_masked, given), *_result_cells(result)])
     return out
@@ -174,7 +183,7 @@ def _width(value: Cell) -> int:
 def to_xlsx(headers: list[str], items: list[ScreenItem], results: list[dict[str, Any]]) -> bytes:
     """The input columns plus the verdict columns as a workbook that reads well at first open: numbers as numbers,
     text never run as a formula, columns as wide as their contents, a frozen header with filters, the verdicts
-    coloured."""
+    coloured; it prints on landscape pages as wide as the table."""
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None
@@ -205,6 +214,11 @@ def to_xlsx(headers: list[str], items: list[ScreenItem], results: list[dict[str,
         sheet.column_dimensions[get_column_letter(column)].width = min(max(width + 2, _MIN_WIDTH), _MAX_WIDTH)
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = sheet.dimensions
+    # Printed for the file: landscape, every column on the page's width, the header on every page.
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+    sheet.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    sheet.print_title_rows = "1:1"
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -8,6 +8,7 @@ import csv
 import io
 import os
 import re
+import subprocess
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -251,7 +252,31 @@ def test_staff_upload_a_list_and_download_the_xlsx(page: Any, base_url: str, sto
     verdicts = {row[1]: row[header.index("筛查结论")] for row in sheet.iter_rows(min_row=2, values_only=True)}
     labels = {"hit": "命中不良记录", "clear": "未发现不良记录", "invalid": "无法筛查"}
     assert verdicts == {name: labels[v] for name, v in expected.items()}
+    # It reads well at first open: numbers are numbers, columns fit their contents, the header stays put and
+    # filters, and it prints on landscape pages as wide as the table.
+    first = [c.value for c in sheet[2]]
+    assert first[0] == 1 and isinstance(first[0], int)
+    scores = [row[header.index("匹配度")] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert any(isinstance(v, float | int) and v > 0 for v in scores) and not any(isinstance(v, str) for v in scores)
+    widths = {c: sheet.column_dimensions[c].width for c in "ABC"}
+    longest = max(len(n) for n in expected)
+    assert widths["B"] >= 2 * longest * 0.9 and widths["C"] >= 18 and widths["A"] < widths["B"]
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == sheet.dimensions
+    assert sheet.page_setup.orientation == "landscape"
+    _render(saved, ARTIFACTS / "staff-result-xlsx.png", tmp_path)
     assert page.errors == []
+
+
+def _render(workbook: Path, png: Path, work: Path) -> None:
+    """The workbook as LibreOffice Calc prints it (its first page, as PNG): how an office suite opens it."""
+    profile = work / "libreoffice-profile"
+    subprocess.run(["soffice", f"-env:UserInstallation={profile.as_uri()}", "--headless", "--convert-to", "pdf",
+                    "--outdir", str(work), str(workbook)], check=True, capture_output=True, timeout=180)
+    pdf = work / f"{workbook.stem}.pdf"
+    # The top of the first page at 150 dpi, where a short list sits.
+    subprocess.run(["pdftoppm", "-png", "-r", "150", "-f", "1", "-l", "1", "-H", "500", "-singlefile", str(pdf),
+                    str(png.with_suffix(""))], check=True, capture_output=True, timeout=60)
+    assert png.stat().st_size > 5000
 
 
 def test_staff_pasted_list_is_screened_in_batches_with_progress(page: Any, base_url: str,

@@ -105,9 +105,13 @@ def test_publication_rules_hold_after_fusion(client: httpx.Client, staff: httpx.
 def test_a_document_number_inside_a_sentence_comes_first(client: httpx.Client, store: EmbeddedStore) -> None:
     record = next(r for r in _records(store) if r.record_type is RecordType.PENALTY and "(" in r.document_number)
     typed = record.document_number.replace("(", "〔").replace(")", "〕")
-    body = _search(client, f"请查一下{typed}这份处罚决定")
+    body = _search(client, f"{typed}这份处罚决定的内容")
     assert body["query"]["kind"] == "text"
     assert body["items"][0]["id"] == record.id and body["items"][0]["retrieval"] == {"exact": True}
+    # Asked as a request, it is answered as a question, with the same record first.
+    asked = _search(client, f"请查一下{typed}这份处罚决定")
+    assert asked["query"]["kind"] == "question" and asked["items"][0]["id"] == record.id
+    assert record.subject_name in asked["answer"]["answer"]
 
 
 def test_semantic_search_keeps_every_filter(client: httpx.Client, store: EmbeddedStore) -> None:

@@ -110,6 +110,14 @@ class ConceptFeatures:
         return grams
 
 
+# The fewest distinct texts the built-in encoder is fitted on: fewer have no latent space to reduce to.
+MIN_FIT_TEXTS = 3
+
+
+class TooFewTexts(EncoderUnavailable):
+    """The corpus has too few distinct texts to fit the built-in encoder on, yet."""
+
+
 class CorpusEncoder:
     """TF-IDF over character n-grams and domain concepts, reduced by truncated SVD; fitted with
     :meth:`fit`, persisted with :meth:`save` as plain JSON and NumPy arrays (no pickled code)."""
@@ -118,9 +126,12 @@ class CorpusEncoder:
     ARRAYS_FILE = "corpus-encoder.npz"
 
     def __init__(self, vocabulary: dict[str, int], idf: npt.NDArray[np.float64], components: Vectors,
-                 concepts: dict[str, str]) -> None:
+                 concepts: dict[str, str], fitted_on: dict[str, Any] | None = None) -> None:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
+        # What the corpus held when the model was fitted (distinct texts, record types), kept with it so that a
+        # load can tell when the corpus has outgrown it; not part of the id, which names the vectors' space.
+        self.fitted_on: dict[str, Any] = fitted_on or {}
         self._concepts = concepts
         self._vectorizer = TfidfVectorizer(analyzer=ConceptFeatures(concepts), vocabulary=vocabulary, sublinear_tf=True,
                                            dtype=np.float32)
@@ -152,15 +163,15 @@ class CorpusEncoder:
         return self._encode(texts)
 
     @classmethod
-    def fit(cls, texts: Sequence[str], dims: int = 256) -> CorpusEncoder:
-        """Fit on a corpus's distinct texts. Raises :class:`EncoderUnavailable` for a corpus too small to
-        have a latent space (fewer than three distinct texts)."""
+    def fit(cls, texts: Sequence[str], dims: int = 256, fitted_on: dict[str, Any] | None = None) -> CorpusEncoder:
+        """Fit on a corpus's distinct texts (``fitted_on`` says what the corpus held). Raises
+        :class:`TooFewTexts` for a corpus too small to have a latent space (fewer than three distinct texts)."""
         from sklearn.decomposition import TruncatedSVD
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         distinct = sorted(set(t for t in texts if t.strip()))
-        if len(distinct) < 3:
-            raise EncoderUnavailable(f"语料太少，无法训练内置语义模型（只有 {len(distinct)} 条不同的描述文本）")
+        if len(distinct) < MIN_FIT_TEXTS:
+            raise TooFewTexts(f"只有 {len(distinct)} 条不同的描述文本，至少需要 {MIN_FIT_TEXTS} 条")
         concepts = domain_concepts()
         vectorizer = TfidfVectorizer(analyzer=ConceptFeatures(concepts), sublinear_tf=True, dtype=np.float32,
                                      min_df=2 if len(distinct) >= 1000 else 1)
@@ -168,7 +179,7 @@ class CorpusEncoder:
         components = max(1, min(dims, matrix.shape[0] - 1, matrix.shape[1] - 1))
         svd = TruncatedSVD(components, algorithm="randomized", random_state=0).fit(matrix)
         vocabulary = {str(k): int(v) for k, v in vectorizer.vocabulary_.items()}
-        return cls(vocabulary, vectorizer.idf_, svd.components_.astype(np.float32), concepts)
+        return cls(vocabulary, vectorizer.idf_, svd.components_.astype(np.float32), concepts, fitted_on)
 
     def save(self, directory: Path) -> None:
         """Write the model to ``directory`` (replacing one that is there, file by file atomically)."""
@@ -178,7 +189,7 @@ class CorpusEncoder:
         with open(arrays_tmp, "wb") as fh:
             np.savez(fh, idf=self._vectorizer.idf_, components=self._components.T)
         model = {"kind": CORPUS, "id": self.id, "vocabulary": self._vectorizer.vocabulary_,
-                 "concepts": self._concepts}
+                 "concepts": self._concepts, "fitted_on": self.fitted_on}
         meta_tmp.write_text(json.dumps(model, ensure_ascii=False), encoding="utf-8")
         # The arrays first: a reader that sees the new JSON finds the arrays that belong to it (the id in
         # the JSON is checked against the loaded model).
@@ -199,7 +210,7 @@ class CorpusEncoder:
         except (OSError, ValueError, KeyError) as exc:
             raise EncoderUnavailable(f"内置语义模型文件损坏：{directory}（{exc}）") from exc
         try:
-            encoder = cls(model["vocabulary"], idf, components, model["concepts"])
+            encoder = cls(model["vocabulary"], idf, components, model["concepts"], model.get("fitted_on"))
         except (KeyError, TypeError, ValueError) as exc:
             raise EncoderUnavailable(f"内置语义模型文件损坏：{directory}（{exc}）") from exc
         if encoder.id != model.get("id"):

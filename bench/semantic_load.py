@@ -17,11 +17,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from analyzers.encoders import EncoderSettings, SentenceTransformerEncoder
+from analyzers.encoders import CorpusEncoder, EncoderSettings, SentenceTransformerEncoder, corpus_encoder_dir
 from bench.common import OUT, generated_corpus, index_without_vectors, peak_rss_mib, record
 from bench.judged_queries import QUERIES
 from bench.semantic_quality import minilm_dir
-from indexer.embedding import embed, prepare_encoder
+from indexer.embedding import TRAIN_TEXTS, embed
 from indexer.model import RecordType
 from search_api.publication import Viewer, visibility_for
 from search_api.semantic import SemanticSearch
@@ -59,10 +59,10 @@ def main() -> None:
     store = EmbeddedStore(data, create=False)
     settings = EncoderSettings(encoder="corpus")
     started = time.perf_counter()
-    encoder, _ = prepare_encoder(settings, data, store)
-    assert encoder is not None
+    encoder = CorpusEncoder.fit(store.semantic_texts(TRAIN_TEXTS), settings.encoder_dims)
     train_seconds = time.perf_counter() - started
     summary = embed(store, encoder, trained=True)
+    encoder.save(corpus_encoder_dir(data))
     records = store.count()
     matrix_mib = sum(p.stat().st_size for p in (data / "vectors").rglob("*.npy")) / 2**20
 

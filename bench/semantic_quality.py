@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from analyzers.encoders import EncoderSettings
 from bench.common import OUT, generated_corpus, index_without_vectors, record
 from bench.judged_queries import QUERIES, evaluate, shared_words, summarise, table
-from indexer.embedding import embed, prepare_encoder
+from indexer.embedding import refresh
 from search_api.publication import Viewer, visibility_for
 from search_api.semantic import SemanticSearch
 from search_api.service import SearchService
@@ -56,13 +56,12 @@ def main() -> None:
     sections = []
     for label, settings in encoders.items():
         started = time.perf_counter()
-        encoder, trained = prepare_encoder(settings, data, store)
-        assert encoder is not None
-        summary = embed(store, encoder, trained=trained)
+        summary = refresh(store, settings, data).summary
+        assert summary is not None
         seconds = time.perf_counter() - started
         service = SearchService(store, ApiSettings(today=TODAY), SemanticSearch(store, settings, data))
         results = evaluate(service, records, viewer)
-        sections.append(f"**{label}** (`{encoder.id}`; training and encoding {summary.encoded:,} distinct texts "
+        sections.append(f"**{label}** (`{summary.encoder_id}`; training and encoding {summary.encoded:,} distinct texts "
                         f"took {seconds:,.1f} s)\n\n{table(summarise(results))}")
 
     paraphrases = sum(1 for j in QUERIES if j.paraphrase)

@@ -10,8 +10,7 @@ import typer
 
 from analyzers.encoders import CORPUS, NONE, EncoderSettings, EncoderUnavailable, open_encoder
 from indexer import corrections
-from indexer.embedding import embed as embed_store
-from indexer.embedding import prepare_encoder
+from indexer.embedding import refresh
 from indexer.model import RecordType, Status
 from indexer.parsing import ValueProblem, parse_date
 from indexer.pipeline import describe, load
@@ -43,19 +42,21 @@ def open_or_exit(settings: StoreSettings, create: bool = True) -> Store:
 
 
 def run_embedding(store: Store, data_dir: Path, retrain: bool = False) -> None:
-    """Train the built-in encoder if needed, encode new texts and publish the vectors; exits 2 with a
-    Chinese message when the configured encoder cannot be loaded."""
+    """Bring semantic search up to date (fit or refit the built-in encoder, encode new texts, publish the
+    vectors); exits 2 with a Chinese message only when the configured encoder cannot be loaded. Too little text
+    for semantic search is said, not failed: keyword search serves meanwhile."""
     settings = EncoderSettings()
     try:
-        encoder, trained = prepare_encoder(settings, data_dir, store, retrain)
+        outcome = refresh(store, settings, data_dir, retrain, progress=True)
     except EncoderUnavailable as exc:
         typer.echo(f"错误：{exc}", err=True)
         raise typer.Exit(2) from exc
-    if encoder is None:
-        if settings.encoder.strip() != NONE:
-            typer.echo("语义向量：索引中没有可编码的描述文本，跳过")
-        return
-    typer.echo(embed_store(store, encoder, progress=True, trained=trained).describe())
+    if outcome.note:
+        typer.echo(f"语义向量：{outcome.note}")
+    if outcome.summary is not None:
+        typer.echo(outcome.summary.describe())
+    elif not outcome.note and settings.encoder.strip() != NONE:
+        typer.echo("语义向量：索引中没有可编码的描述文本，跳过")
 
 
 def index(

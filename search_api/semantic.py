@@ -51,7 +51,7 @@ class SemanticSearch:
             # have should not start.
             self._encoder = open_encoder(settings, data_dir)
         elif self._choice == CORPUS:
-            self._reason = "内置语义模型尚未训练：请运行 credit-search index 或 credit-search embed"
+            self._reason = "内置语义模型尚未训练：描述文本还不够时，之后的加载会自动训练（关键词检索可用）"
 
     def encoder(self) -> Encoder:
         """The current encoder; raises :class:`SemanticUnavailable` when there is none."""

@@ -229,6 +229,10 @@ class Store(Protocol):
 
     # -- vectors for semantic search. Vectors are cached by the key of the text they encode (records with
     # the same descriptive text share one) and kept per encoder id; one encoder's vectors are searched.
+    def semantic_text_count(self) -> int:
+        """How many distinct semantic texts the records have (what an encoder is fitted on)."""
+        ...
+
     def semantic_texts(self, limit: int) -> list[str]:
         """Up to ``limit`` distinct semantic texts of the stored records (what an encoder is trained on)."""
         ...

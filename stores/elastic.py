@@ -549,6 +549,17 @@ class ElasticStore:
             if not after:
                 return
 
+    def semantic_text_count(self) -> int:
+        self._ensure()
+        s = Search(using=self.client, index=self.alias).exclude("term", semantic_key="").extra(size=0)
+        # Approximate above the threshold (HyperLogLog): enough to tell when a corpus has doubled.
+        s.aggs.metric("texts", A("cardinality", field="semantic_key", precision_threshold=40000))
+        try:
+            response = s.execute()
+        except TransportError as exc:
+            raise StoreUnavailable(f"Elasticsearch unreachable: {exc}") from exc
+        return int(response.aggregations.texts.value)
+
     def semantic_texts(self, limit: int) -> list[str]:
         self._ensure()
         texts: list[str] = []

@@ -675,6 +675,9 @@ class EmbeddedStore:
         return str(self._db().execute("SELECT max(rowid) FROM subjects").fetchone()[0])
 
     # -- vectors -------------------------------------------------------------------------------------
+    def semantic_text_count(self) -> int:
+        return int(self._db().execute("SELECT count(*) FROM semantic_texts").fetchone()[0])
+
     def semantic_texts(self, limit: int) -> list[str]:
         return [t for (t,) in self._db().execute("SELECT text FROM semantic_texts LIMIT ?", (limit,))]
 

@@ -14,6 +14,7 @@ from analyzers.encoders import (
     EncoderSettings,
     EncoderUnavailable,
     SentenceTransformerEncoder,
+    TooFewTexts,
     open_encoder,
 )
 from indexer.analysis import analyse, semantic_text
@@ -71,7 +72,7 @@ def test_corpus_encoder_round_trips_through_its_files(fitted: CorpusEncoder, tmp
 
 
 def test_corpus_encoder_refuses_a_corpus_too_small_and_a_missing_model(tmp_path: Path) -> None:
-    with pytest.raises(EncoderUnavailable, match="语料太少"):
+    with pytest.raises(TooFewTexts, match="至少需要 3 条"):
         CorpusEncoder.fit(["行政处罚：扬尘", "行政处罚：扬尘"])
     with pytest.raises(EncoderUnavailable, match="尚未训练"):
         open_encoder(EncoderSettings(encoder="corpus"), tmp_path)

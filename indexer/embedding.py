@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from analyzers.encoders import (
     CORPUS,
+    NONE,
     CorpusEncoder,
     Encoder,
     EncoderSettings,
@@ -96,16 +97,28 @@ class Refresh:
 
 
 def refresh(store: Store, settings: EncoderSettings, data_dir: Path, retrain: bool = False,
-            progress: bool = False) -> Refresh:
-    """Bring semantic search up to date after a load: fit the built-in encoder when there is none, refit it when
-    the corpus has outgrown it (or ``retrain``), encode every text without a vector and publish the vectors. A
-    refitted encoder is saved only after its vectors are published, so a server keeps searching with the old
-    encoder and vectors until it switches to the new ones in one step. Never fails for lack of text: semantic
+            progress: bool = False, configured: bool = True) -> Refresh:
+    """Bring semantic search up to date after a load. The built-in encoder is kept up to date whatever model is
+    configured (it serves while a slower model's vectors are still being encoded): fitted when there is none,
+    refitted when the corpus has outgrown it (or ``retrain``), every text without a vector encoded and the vectors
+    published. A refitted encoder is saved only after its vectors are published, so a server keeps searching with
+    the old encoder and vectors until it switches to the new ones in one step. Then, with ``configured``, the
+    configured model's missing vectors are encoded and published too. Never fails for lack of text: semantic
     search then waits for a later load. Raises :class:`EncoderUnavailable` for a configured model that cannot
     be loaded."""
-    if settings.encoder.strip() != CORPUS:
-        encoder = open_encoder(settings, data_dir)
-        return Refresh(embed(store, encoder, progress) if encoder is not None else None)
+    choice = settings.encoder.strip() or NONE
+    if choice == NONE:
+        return Refresh(None)
+    built_in = _refresh_corpus(store, settings, data_dir, retrain, progress)
+    if choice == CORPUS or not configured:
+        return built_in
+    encoder = open_encoder(settings, data_dir)
+    assert encoder is not None
+    return Refresh(embed(store, encoder, progress), built_in.note)
+
+
+def _refresh_corpus(store: Store, settings: EncoderSettings, data_dir: Path, retrain: bool,
+                    progress: bool) -> Refresh:
     directory = corpus_encoder_dir(data_dir)
     current: CorpusEncoder | None = None
     if (directory / CorpusEncoder.MODEL_FILE).exists():

@@ -24,19 +24,17 @@ def _serve(store_settings: StoreSettings, host: str, port: int, workers: int = 1
 
     import uvicorn
 
-    from analyzers.encoders import CORPUS, NONE, EncoderSettings, EncoderUnavailable, model_directory
+    from analyzers.encoders import EncoderSettings, EncoderUnavailable, check_encoder
     from search_api.app import create_app
 
     if problem := store_settings.problem():
         typer.echo(f"错误：{problem}", err=True)
         raise typer.Exit(2)
-    encoder = EncoderSettings().encoder.strip()
-    if encoder not in (CORPUS, NONE, ""):
-        try:  # say where the model was looked for before uvicorn starts, not in a start-up traceback
-            model_directory(encoder)
-        except EncoderUnavailable as exc:
-            typer.echo(f"错误：{exc}", err=True)
-            raise typer.Exit(2) from exc
+    try:  # say where the model was looked for before uvicorn starts, not in a start-up traceback
+        check_encoder(EncoderSettings().encoder)
+    except EncoderUnavailable as exc:
+        typer.echo(f"错误：{exc}", err=True)
+        raise typer.Exit(2) from exc
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # A request head up to this size reaches the app, which answers a URL past its own limit in Chinese (414);
@@ -94,7 +92,8 @@ def demo(
         typer.echo(f"已应用更正（信用修复/撤销）{result.applied} 条")
     # Also on a second run: a demo indexed before semantic search existed gets its vectors now, and one
     # that has them re-publishes them in a moment.
-    run_embedding(store, data_dir)
+    # A configured model slower than the built-in one encodes in the background: the demo serves at once.
+    run_embedding(store, data_dir, background="")
     sample = next(iter(store.suggest("清远市", 1)), None)
     store.close()
     key = _demo_staff_key(data_dir)

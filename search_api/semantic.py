@@ -1,9 +1,9 @@
 """Semantic retrieval for the API: the configured encoder turns a query into a vector, the store finds the
 nearest records' vectors.
 
-A sentence-transformers model is loaded once at start-up (a missing directory stops the start with the path
-it looked in). The built-in corpus encoder appears when the first load trains it and changes when it is
-retrained, so it is (re)loaded from the data directory whenever its file changes.
+A configured model (e5-small, a sentence-transformers directory) is loaded once at start-up (a missing one
+stops the start, saying where it looked). The built-in corpus encoder appears when a load first fits it and
+changes when one refits it, so it is (re)loaded from the data directory whenever its file changes.
 """
 
 from __future__ import annotations
@@ -34,7 +34,9 @@ class SemanticUnavailable(RuntimeError):
 
 
 class SemanticSearch:
-    """The encoder the API uses, and vector search with it."""
+    """The encoder the API uses, and vector search with it. A configured model other than the built-in one is
+    used once its vectors are published; until then the built-in encoder, kept up to date by every load, serves
+    (and /readyz says how far the model's encoding has come)."""
 
     def __init__(self, store: Store, settings: EncoderSettings, data_dir: Path, check_seconds: float = 5.0) -> None:
         self._store = store
@@ -42,22 +44,25 @@ class SemanticSearch:
         self._model_file = corpus_encoder_dir(data_dir) / CorpusEncoder.MODEL_FILE
         self._check_seconds = check_seconds
         self._lock = threading.Lock()
-        self._encoder: Encoder | None = None
+        self._configured: Encoder | None = None
+        self._corpus: Encoder | None = None
         self._reason = "未启用语义检索（CREDIT_SEARCH_ENCODER=none）"
         self._loaded_mtime: float | None = None
         self._checked_at = float("-inf")
         if self._choice not in (CORPUS, NONE):
             # Raises EncoderUnavailable for a missing model: a server configured for a model it does not
             # have should not start.
-            self._encoder = open_encoder(settings, data_dir)
-        elif self._choice == CORPUS:
+            self._configured = open_encoder(settings, data_dir)
+        if self._choice != NONE:
             self._reason = "内置语义模型尚未训练：描述文本还不够时，之后的加载会自动训练（关键词检索可用）"
 
     def encoder(self) -> Encoder:
         """The current encoder; raises :class:`SemanticUnavailable` when there is none."""
-        if self._choice == CORPUS:
+        if self._configured is not None and self._store.vector_count(self._configured.id):
+            return self._configured
+        if self._choice != NONE:
             self._refresh_corpus_encoder()
-        encoder = self._encoder
+        encoder = self._corpus
         if encoder is None:
             raise SemanticUnavailable(self._reason)
         return encoder
@@ -77,23 +82,31 @@ class SemanticSearch:
             if mtime == self._loaded_mtime:
                 return
             try:
-                self._encoder = CorpusEncoder.load(self._model_file.parent)
+                self._corpus = CorpusEncoder.load(self._model_file.parent)
                 self._loaded_mtime = mtime
-                log.info("corpus encoder %s loaded", self._encoder.id)
+                log.info("corpus encoder %s loaded", self._corpus.id)
             except EncoderUnavailable as exc:  # being rewritten: keep the old one, look again next time
                 self._reason = str(exc)
                 self._checked_at = float("-inf")
 
     def status(self) -> dict[str, object]:
-        """For /readyz: the encoder id and how many records semantic search can find, or why it cannot."""
+        """For /readyz: the encoder id and how many records semantic search can find, or why it cannot; while a
+        configured model's vectors are still being encoded, how far that has come."""
+        out: dict[str, object] = {}
+        configured = self._configured
+        if configured is not None and not self._store.vector_count(configured.id):
+            texts = self._store.semantic_text_count()
+            done = min(self._store.stored_vector_count(configured.id), texts)
+            out["pending"] = {"encoder": configured.id, "encoded_texts": done, "texts": texts,
+                              "note": "编码完成并发布后切换到该模型；此前由内置语义模型提供语义检索"}
         try:
             encoder = self.encoder()
         except SemanticUnavailable as exc:
-            return {"available": False, "reason": str(exc)}
+            return {"available": False, "reason": str(exc), **out}
         vectors = self._store.vector_count(encoder.id)
         if not vectors:
-            return {"available": False, "encoder": encoder.id, "reason": _NO_VECTORS}
-        return {"available": True, "encoder": encoder.id, "vectors": vectors}
+            return {"available": False, "encoder": encoder.id, "reason": _NO_VECTORS, **out}
+        return {"available": True, "encoder": encoder.id, "vectors": vectors, **out}
 
     def search(self, text: str, filters: Filters, limit: int) -> list[Hit]:
         """The records nearest in meaning to ``text`` that the filters allow, nearest first."""

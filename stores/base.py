@@ -249,6 +249,10 @@ class Store(Protocol):
         """Make this encoder's vectors searchable by every reader; returns how many records have one."""
         ...
 
+    def stored_vector_count(self, encoder_id: str) -> int:
+        """Texts with a stored vector of this encoder, published or not (how far an encoding run has come)."""
+        ...
+
     def vector_count(self, encoder_id: str) -> int:
         """How many records a :meth:`vector_search` with this encoder can find (0: none published)."""
         ...

@@ -615,6 +615,10 @@ class ElasticStore:
         self.client.indices.refresh(index=self._write_records)
         return self.vector_count(encoder_id)
 
+    def stored_vector_count(self, encoder_id: str) -> int:
+        self._ensure()
+        return int(self.client.count(index=self.vectors_index, query={"term": {"encoder": encoder_id}})["count"])
+
     def vector_count(self, encoder_id: str) -> int:
         self._ensure()
         return int(self.client.count(index=self.alias, query={"term": {"embedding_encoder": encoder_id}})["count"])

@@ -708,11 +708,17 @@ class EmbeddedStore:
             rows = db.execute(f"SELECT r.rowid, v.vector, r.record_type, r.district, r.authority, r.category, "
                               f"r.decision_date, r.publish_until, r.status, r.audience {join} ORDER BY r.rowid",
                               (encoder_id,))
-            return write_matrix(encoder_directory(self._vector_root(), encoder_id),
-                                ((*head, _day(decided, 0), _day(until, _NO_END), status, audience)
-                                 for *head, decided, until, status, audience in rows), count, dims, _MATRIX_COLUMNS)
+            directory = encoder_directory(self._vector_root(), encoder_id)
+            written = write_matrix(directory, ((*head, _day(decided, 0), _day(until, _NO_END), status, audience)
+                                               for *head, decided, until, status, audience in rows),
+                                   count, dims, _MATRIX_COLUMNS)
+            self._matrices.forget(directory)
+            return written
         finally:
             db.execute("COMMIT")
+
+    def stored_vector_count(self, encoder_id: str) -> int:
+        return int(self._db().execute("SELECT count(*) FROM vectors WHERE encoder = ?", (encoder_id,)).fetchone()[0])
 
     def vector_count(self, encoder_id: str) -> int:
         matrix = self._matrices.get(encoder_directory(self._vector_root(), encoder_id))

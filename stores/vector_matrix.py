@@ -172,6 +172,11 @@ class MatrixCache:
         self._lock = threading.Lock()
         self._entries: dict[Path, tuple[float, VectorMatrix | None]] = {}
 
+    def forget(self, directory: Path) -> None:
+        """Look again at the next :meth:`get`: this process has just published a new matrix there."""
+        with self._lock:
+            self._entries.pop(directory, None)
+
     def get(self, directory: Path) -> VectorMatrix | None:
         now = time.monotonic()
         with self._lock:

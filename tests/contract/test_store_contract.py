@@ -324,9 +324,13 @@ def test_vectors_are_cached_by_text_and_searched_under_the_filters(store: Store)
     store.upsert([*docs, twin])  # twin has the text of docs[1]
     pending = store.pending_embeddings("enc-a", 100)
     assert sorted(text for _, text in pending) == sorted({d.semantic_text for d in [*docs, twin]})
+    assert store.semantic_text_count() == len(pending) == 5
     keys = [key for key, _ in pending]
     vectors = _unit_vectors(keys)
+    store.put_embeddings("enc-a", keys[:2], vectors[:2])
+    assert store.stored_vector_count("enc-a") == 2 and store.vector_count("enc-a") == 0  # stored, not published
     store.put_embeddings("enc-a", keys, vectors)
+    assert store.stored_vector_count("enc-a") == 5 and store.stored_vector_count("enc-b") == 0
     assert store.pending_embeddings("enc-a", 100) == []
     assert store.pending_embeddings("enc-b", 100) != []  # vectors are kept per encoder
     assert store.publish_vectors("enc-a") == 6 and store.vector_count("enc-a") == 6

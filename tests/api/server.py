@@ -23,26 +23,36 @@ def free_port() -> int:
 
 @contextmanager
 def running_server(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[str]:
-    """The server's log goes to a file: a pipe nobody reads would fill up and block the server."""
+    """``credit-search serve`` over ``data_dir``, yielded with its base URL once it answers /healthz."""
     port = free_port()
-    log_path = data_dir / f"server-{port}.log"
+    with running([str(SCRIPT), "serve", "--port", str(port), "--data-dir", str(data_dir)], port,
+                 data_dir / f"server-{port}.log", env) as (base, _):
+        yield base
+
+
+@contextmanager
+def running(command: list[str], port: int, log_path: Path, env: dict[str, str] | None = None,
+            ready: str = "/healthz", seconds: float = 60) -> Iterator[tuple[str, str]]:
+    """A command that serves on ``port``, yielded with its base URL and what it printed once ``ready`` answers
+    200. Its output goes to a file: a pipe nobody reads would fill up and block the server."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     log = log_path.open("w")
-    process = subprocess.Popen([str(SCRIPT), "serve", "--port", str(port), "--data-dir", str(data_dir)],
-                               env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(command, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + seconds
         while True:
             try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                if httpx.get(f"{base}{ready}", timeout=2).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"server did not start: {log_path.read_text()[-2000:]}")
             time.sleep(0.1)
-        yield base
+        log.flush()
+        yield base, log_path.read_text()
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        process.wait(timeout=20)
         log.close()

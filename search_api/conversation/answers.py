@@ -236,11 +236,13 @@ class AskService:
         records = self._records_of(subject, understood, viewer)
         when = understood.time.label if understood.time else ""
         kind = understood.record_type
-        label = kind.label if kind else "公示信用"
+        _, note = self._scope(understood)
+        amount = f"罚款{understood.amount.text}的" if understood.amount and not note else ""
+        label = f"{amount}{kind.label if kind else '公示信用'}"
         interpreted = f"查询“{subject.name}”{when}的{label}记录"
         if not records:
             scope = "（公众可见的公示期内记录）" if not viewer.is_staff else ""
-            return self._reply(understood, f"未查询到{subject.name}{when}的{label}记录{scope}。", interpreted,
+            return self._reply(understood, f"未查询到{subject.name}{when}的{label}记录{scope}{note}。", interpreted,
                                records, viewer)
         today = self.search.settings.current_day()
         if kind is None:
@@ -257,7 +259,7 @@ class AskService:
             if kind is RecordType.DISHONEST:
                 text += "目前仍在失信被执行人名单中。" if any(
                     effective_status(r, today).value == "active" for r in records) else ""
-        return self._reply(understood, text, interpreted, records, viewer)
+        return self._reply(understood, text + note, interpreted, records, viewer)
 
     def _records_of(self, subject: SubjectRef, understood: Understood, viewer: Viewer) -> list[Record]:
         filters = self._filters(understood, viewer, with_place=False)

@@ -356,7 +356,7 @@ def decide(reading: Reading, subjects: list[SubjectRef], district: str, topic: s
     is the id of the FAQ entry the question matches ("" for none)."""
     understood = Understood(Intent.SEARCH, record_type=reading.record_type, time=reading.time,
                             district=reading.district or district, department=reading.department,
-                            topic=reading.topic or topic, choice=reading.choice)
+                            topic=reading.topic or topic, choice=reading.choice, amount=reading.amount)
     if reading.choice is not None and context.pending:
         if 1 <= reading.choice <= len(context.pending):
             return replace(understood, intent=context.pending_intent or Intent.SUBJECT_RECORDS,
@@ -385,7 +385,7 @@ def decide(reading: Reading, subjects: list[SubjectRef], district: str, topic: s
         if understood.intent is Intent.COMMITMENT_STATUS:
             understood.record_type = RecordType.COMMITMENT
         return understood
-    understood.kind_word, understood.amount = reading.kind_word, reading.amount
+    understood.kind_word = reading.kind_word
     if reading.counting:
         understood.intent = Intent.COUNT
         return understood

@@ -169,3 +169,17 @@ def test_a_question_in_the_search_box_is_answered_as_one(client: httpx.Client) -
     assert [i["id"] for i in body["items"]] == [r["id"] for r in asked["records"]][:10]
     words = client.get("/v1/search", params={"q": "失信被执行人"}).json()
     assert words["query"]["kind"] == "text" and "answer" not in words
+
+
+def test_an_amount_asked_of_one_subject_is_applied(client: httpx.Client, store: EmbeddedStore) -> None:
+    records = _records(store)
+    fines: dict[str, list[float]] = {}
+    for r in records:
+        if r.record_type is RecordType.PENALTY and len(r.subject_code) == 18 and "*" not in r.subject_code:
+            fines.setdefault(r.subject_code, []).append(r.amount or 0)
+    code = next(c for c, amounts in fines.items()
+                if any(a > 10000 for a in amounts) and any(a <= 10000 for a in amounts))
+    answer = _ask(client, f"{code}罚款超过1万元的处罚有几条")
+    assert answer["understood"]["intent"] == "subject_records"
+    assert answer["total"] == sum(a > 10000 for a in fines[code]) < len(fines[code])
+    assert "罚款超过1万元的行政处罚记录" in answer["answer"]

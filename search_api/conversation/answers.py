@@ -173,9 +173,9 @@ class AskService:
                        amount_min=amount.minimum if amount else None, amount_max=amount.maximum if amount else None)
 
     @staticmethod
-    def _scope(understood: Understood) -> tuple[str, str]:
-        """How an answer restates the filters (2025年清远市（含所辖县区）市场监督管理部门), and a note on a
-        condition that could not be applied."""
+    def _scope(understood: Understood) -> tuple[str, str, str]:
+        """How an answer restates the filters (2025年清远市（含所辖县区）市场监督管理部门), the amount condition
+        as applied (罚款超过10万元的), and a note on a condition that could not be applied."""
         district = understood.district
         if district and len(districts_within(district)) > 1:
             district += "（含所辖县区）"
@@ -185,7 +185,12 @@ class AskService:
         if understood.amount and not _has_amount(understood.record_type):
             label = understood.record_type.label if understood.record_type else ""
             note = f"（{label}记录没有金额，未按“{understood.amount.text}”筛选）"
-        return scope, note
+        amount = f"罚款{understood.amount.text}的" if understood.amount and not note else ""
+        return scope, amount, note
+
+    @staticmethod
+    def _topic_clauses(understood: Understood) -> list[Clause]:
+        return [Clause("text", (expand_synonyms(understood.topic),))] if understood.topic else []
 
     def _present(self, records: Sequence[Record], viewer: Viewer) -> list[dict[str, Any]]:
         today = self.search.settings.current_day()
@@ -236,8 +241,7 @@ class AskService:
         records = self._records_of(subject, understood, viewer)
         when = understood.time.label if understood.time else ""
         kind = understood.record_type
-        _, note = self._scope(understood)
-        amount = f"罚款{understood.amount.text}的" if understood.amount and not note else ""
+        _, amount, note = self._scope(understood)
         label = f"{amount}{kind.label if kind else '公示信用'}"
         interpreted = f"查询“{subject.name}”{when}的{label}记录"
         if not records:
@@ -282,14 +286,13 @@ class AskService:
 
     def _count(self, understood: Understood, viewer: Viewer) -> dict[str, Any]:
         filters = self._filters(understood, viewer, with_place=True)
-        clauses = [Clause("text", (expand_synonyms(understood.topic),))] if understood.topic else []
+        clauses = self._topic_clauses(understood)
         page = self.search.store.search(clauses, filters, SHOWN, facets=True)
         kind = understood.record_type
-        scope, note = self._scope(understood)
+        scope, amount, note = self._scope(understood)
         topic = f"{understood.topic}方面的" if understood.topic else ""
         label = kind.label if kind else "公示信用"
         who = f"{understood.kind_word}的" if understood.kind_word else ""
-        amount = f"罚款{understood.amount.text}的" if understood.amount and not note else ""
         interpreted = f"统计{scope}{who}{amount}{topic}{label}记录的数量"
         public = "" if viewer.is_staff else "（公众视图只统计仍在公示期内的记录）"
         text = f"{scope}{who}{amount}{topic}{label}记录共有{page.total}条{public}{note}。"
@@ -311,13 +314,12 @@ class AskService:
     def _list(self, understood: Understood, viewer: Viewer) -> dict[str, Any]:
         """Which subjects (有哪些企业…) or which records (…的处罚有哪些) meet the question's conditions."""
         filters = self._filters(understood, viewer, with_place=True)
-        clauses = [Clause("text", (expand_synonyms(understood.topic),))] if understood.topic else []
+        clauses = self._topic_clauses(understood)
         page = self.search.store.search(clauses, filters, _LIST_WINDOW)
         kind = understood.record_type
         label = kind.label if kind else "公示信用"
-        scope, note = self._scope(understood)
+        scope, amount, note = self._scope(understood)
         topic = f"{understood.topic}方面的" if understood.topic else ""
-        amount = f"罚款{understood.amount.text}的" if understood.amount and not note else ""
         conditions = f"{scope}{amount}{topic}{label}记录"
         if not page.hits:
             return self._reply(understood, f"没有查询到{conditions}{note}。", f"列出{conditions}", [], viewer,

@@ -122,6 +122,7 @@ def main() -> None:
     parser.add_argument("--per-kind", type=int, default=1000)
     parser.add_argument("--baseline-sample", type=int, default=300)
     parser.add_argument("--no-http", action="store_true")
+    parser.add_argument("--no-record", action="store_true", help="print the figures instead of recording them")
     args = parser.parse_args()
     real = build(per_kind=args.per_kind)
     started = time.perf_counter()
@@ -158,6 +159,9 @@ Candidate stage alone (the right subject among the candidates scored): {', '.joi
 Targets (issue): recall@1 {TARGETS['recall_at_1']}, false clear {TARGETS['false_clear']}, decided
 {TARGETS['decided']} with precision {TARGETS['precision']}; ≥ 1,000 rows/s over HTTP and ≥ 20× the baseline.
 """
+    if args.no_record:
+        print(body)
+        return
     record(f"Name matching on real names ({len(real.subjects):,} subjects)", "python bench/name_matching.py", body)
 
 

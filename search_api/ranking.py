@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from rapidfuzz import fuzz
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import LCSseq, Levenshtein
 
 from analyzers.names import Alignment, NameParts, align, parse_name
 from analyzers.normalize import normalize_name
@@ -55,6 +55,15 @@ ABBREVIATION_ADDED_WORD = 0.02  # taken off when the short form holds a word the
 # A short form that stands in order in one name only, reading at least this well, names that subject: the others
 # would have to hold its characters too. Confirmed, then, at SOLE_SHORT_FORM.
 SOLE_SHORT_FORM_MIN, SOLE_SHORT_FORM = 0.82, 0.92
+# Leads for a person, never confirmed: what a short form may stand for when it is no abbreviation by the rules
+# above. Its characters stand in order in the name but none of them in the 字号 (上海能源 for 上海大屯能源…, a
+# region and an industry word); or it holds the head of the name's 字号 and adds characters the name lacks
+# (海天味业 for 佛山市海天调味食品…): base, plus up to SHARE for the share of its characters found in order.
+# Below ABBREVIATION, so that a short form that is an abbreviation comes first; above REVIEW_FLOOR, so that the
+# subject is offered instead of a false 未发现不良记录.
+IN_ORDER_NO_CORE = 0.72
+CORE_HEAD_LEAD, CORE_HEAD_LEAD_SHARE = 0.66, 0.10
+BARE_FORM = "公司"  # the one legal form short names end with (中微公司, 中金公司): no full name's legal form
 # A branch (…分公司) for a name without one, or another branch: the same company's other office, which has
 # records of its own: never confirmed on the name, shown for review.
 BRANCH_CAP = 0.8
@@ -143,10 +152,24 @@ class NameScorer:
                 return NameScore(round(score, 4), f"字号一致，其余部分相近（相似度{tail:.0%}）")
         if slip := _slip(q, c, body, c.core + c.industry):
             return slip
-        if not q.legal_form and (alignment := align(q.spelled, c)) is not None and alignment.core_used:
-            return _abbreviation(alignment)
+        if q.legal_form in ("", BARE_FORM) and (lead := self._short_form(c)) is not None:
+            return lead
         similarity = fuzz.ratio(q.key, c.key) / 100
         return NameScore(round(FUZZY * similarity, 4), f"名称相近（相似度{similarity:.0%}）")
+
+    def _short_form(self, c: NameParts) -> NameScore | None:
+        """A typed name without a legal form (or ending in a bare 公司) read as a short form of ``c``: an
+        abbreviation, or a lead for a person (IN_ORDER_NO_CORE, CORE_HEAD_LEAD); None when it is neither."""
+        typed = self.q.spelled
+        if (alignment := align(typed, c)) is not None:
+            if alignment.core_used:
+                return _abbreviation(alignment)
+            return NameScore(IN_ORDER_NO_CORE, "简称的字依次出现在名称中，但不含字号，请核实", SHORT_FORM)
+        if len(c.core) >= 2 and c.core[:2] in typed:
+            share = LCSseq.similarity(typed, c.spelled) / len(typed)
+            return NameScore(round(CORE_HEAD_LEAD + CORE_HEAD_LEAD_SHARE * share, 4),
+                             f"名称的字号开头“{c.core[:2]}”在简称中，但简称另有名称中没有的字，请核实", SHORT_FORM)
+        return None
 
 
 def _slip(q: NameParts, c: NameParts, body_q: str, body_c: str) -> NameScore | None:

@@ -68,3 +68,18 @@ def test_holder_rebuilds_when_the_store_changes(tmp_path: Path) -> None:
         time.sleep(0.05)
     assert holder.current().match("宏图商贸", limit=1)[0].subject.code == HONGTU
     store.close()
+
+
+def test_short_forms_that_are_no_abbreviation_are_offered_for_review_not_dropped() -> None:
+    leads = NameIndex([
+        _subject("datun", "上海大屯能源股份有限公司"),
+        _subject("haitian", "佛山市海天调味食品股份有限公司"),
+        _subject("other", "清远市恒泰建筑工程有限公司"),
+    ])
+    # In order, but none of its characters in the 字号 大屯: a lead, below the review floor of confirmation.
+    (datun, *_) = leads.match("上海能源")
+    assert datun.subject.key == "datun" and 0.6 <= datun.score < 0.8 and "字号" in datun.explanation
+    # The head of the 字号 海天 plus 味业, which the name lacks.
+    (haitian, *_) = leads.match("海天味业")
+    assert haitian.subject.key == "haitian" and 0.6 <= haitian.score < 0.8 and "海天" in haitian.explanation
+    assert all(m.score < 0.6 for m in leads.match("海天味业") if m.subject.key == "other")

@@ -14,6 +14,7 @@ import random
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -44,11 +45,15 @@ def _queries(n: int, seed: int) -> list[str]:
     return out
 
 
-def _rss_mib(pid: int) -> float:
+def _rss_mib(pid: int) -> tuple[float, float]:
+    """The process's private resident memory (RssAnon: its heap, what a leak grows) and its resident pages of
+    mapped files (RssFile: the store's memory map, shared with other processes and given back under pressure),
+    in MiB."""
+    kib = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+        if line.startswith(("RssAnon:", "RssFile:")):
+            kib[line.split(":")[0]] = int(line.split()[1])
+    return kib.get("RssAnon", 0) / 1024, kib.get("RssFile", 0) / 1024
 
 
 def _command(code: Path, *args: str) -> list[str]:
@@ -66,16 +71,16 @@ def _index(code: Path, files: list[Path], data: Path) -> None:
                    env=_env(code), capture_output=True, check=False)
 
 
-def measure(code: Path, data: Path, queries: list[str], port: int) -> list[float]:
-    """Resident MiB of a server of ``code`` at start-up and after every 1,000 queries."""
+def measure(code: Path, data: Path, queries: list[str], port: int, clients: int) -> list[tuple[float, float]]:
+    """Private and file-mapped resident MiB of a server of ``code`` at start-up and after every 1,000 queries."""
     command = _command(code, "serve", "--port", str(port), "--data-dir", str(data))
     with served(command, port, _env(code), cwd=code) as (base, server):
         samples = [_rss_mib(server.pid)]
-        with httpx.Client(base_url=base, timeout=30) as client:
-            for n, q in enumerate(queries, 1):
-                client.get("/v1/search", params={"q": q})
-                if n % 1000 == 0:
-                    samples.append(_rss_mib(server.pid))
+        with httpx.Client(base_url=base, timeout=30) as client, ThreadPoolExecutor(clients) as pool:
+            for start in range(0, len(queries), 1000):
+                # Several clients at once, as a public site has: the server answers on several threads.
+                list(pool.map(lambda q: client.get("/v1/search", params={"q": q}), queries[start:start + 1000]))
+                samples.append(_rss_mib(server.pid))
         return samples
 
 
@@ -91,27 +96,33 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=20000)
     parser.add_argument("--queries", type=int, default=10000)
+    parser.add_argument("--clients", type=int, default=4, help="clients searching at once")
     parser.add_argument("--baseline", default="", help="git revision to measure first, for comparison")
     args = parser.parse_args()
     files = generated_corpus(args.records, 1)
     queries = _queries(args.queries, 7)
-    runs: list[tuple[str, list[float]]] = []
+    runs: list[tuple[str, list[tuple[float, float]]]] = []
     for label, code in ([(f"baseline {args.baseline}", _worktree(args.baseline))] if args.baseline else []) + \
             [("this code", ROOT)]:
         data = OUT / f"memory-{args.records}-{code.name}"
         _index(code, files, data)  # each version writes the store layout it reads
-        runs.append((label, measure(code, data, queries, 8765)))
+        runs.append((label, measure(code, data, queries, 8765, args.clients)))
     header = "| code | start | " + " | ".join(f"after {k:,}" for k in range(1000, args.queries + 1, 1000)) + \
         " | growth after the first 1,000 |"
     lines = [header, "|" + "---|" * (len(runs[0][1]) + 2)]
     for label, samples in runs:
-        lines.append(f"| {label} | " + " | ".join(f"{s:,.0f}" for s in samples) +
-                     f" | {samples[-1] - samples[1]:+,.0f} MiB |")
+        for kind, column in (("private", 0), ("mapped files", 1)):
+            values = [s[column] for s in samples]
+            lines.append(f"| {label}, {kind} | " + " | ".join(f"{v:,.0f}" for v in values) +
+                         f" | {values[-1] - values[1]:+,.0f} MiB |")
     record(f"Server memory over {args.queries:,} distinct searches ({args.records:,} records)",
-           f"python bench/search_memory.py --records {args.records}" +
+           f"python bench/search_memory.py --records {args.records} --queries {args.queries} "
+           f"--clients {args.clients}" +
            (f" --baseline {args.baseline}" if args.baseline else ""),
-           "Resident memory (MiB) of one `credit-search serve` process, public view, keyword search (encoder "
-           "none), random words, names and codes so that no query repeats:\n\n" + "\n".join(lines))
+           "Resident memory (MiB) of one `credit-search serve` process, private (RssAnon) and pages of mapped "
+           "files (RssFile), public view, keyword search (encoder "
+           "none), random words, names and codes so that no query repeats, "
+           f"{args.clients} clients at once:\n\n" + "\n".join(lines))
 
 
 if __name__ == "__main__":

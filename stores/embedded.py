@@ -149,6 +149,13 @@ _SUBJECT_FACTS = ("SELECT subject_key, max((decision_date IS NOT NULL) || coales
 _MAX_FREQUENCIES = 50_000
 # Flush rebuilds every subject row in one pass when at least 1/_REBUILD_SHARE of the subjects are dirty.
 _REBUILD_SHARE = 4
+# Each thread has its own connection, and each connection its own page cache, which fills with every page a
+# query touches until it holds the cache's size: a server with many threads would hold many copies of the hot
+# pages. Reads go through a memory map instead (the operating system's one copy, shared by every connection and
+# process, given back under pressure), and a connection keeps a small private cache, raised for the length of a
+# write transaction, where a load's dirty pages must stay in memory until the commit.
+_READ_CACHE_KIB, _WRITE_CACHE_KIB = 4096, 65536
+_MMAP_BYTES = 2**40  # as much of the file as SQLite's build allows
 _FACET_SQL = {"record_type": "r.record_type", "district": "r.district", "authority": "r.authority",
               "category": "r.category", "year": "substr(r.decision_date, 1, 4)"}
 _FACET_COLUMNS = ", ".join(_FACET_SQL[f] for f in FACET_FIELDS)  # in the order of FACET_FIELDS
@@ -249,7 +256,8 @@ class EmbeddedStore:
                 db.execute("PRAGMA page_size=8192")
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=NORMAL")
-                db.execute("PRAGMA cache_size=-65536")
+                db.execute(f"PRAGMA cache_size=-{_READ_CACHE_KIB}")
+                db.execute(f"PRAGMA mmap_size={_MMAP_BYTES}")
                 db.execute("PRAGMA wal_autocheckpoint=10000")
                 db.execute(f"PRAGMA journal_size_limit={64 * 2**20}")
             except sqlite3.Error as exc:
@@ -262,13 +270,17 @@ class EmbeddedStore:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         db = self._db()
-        db.execute("BEGIN IMMEDIATE")
+        db.execute(f"PRAGMA cache_size=-{_WRITE_CACHE_KIB}")
         try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        finally:
+            db.execute(f"PRAGMA cache_size=-{_READ_CACHE_KIB}")
 
     def ping(self) -> None:
         try:

@@ -15,7 +15,7 @@ from analyzers.codes import (
     looks_like_document_number,
     normalize_document_number,
 )
-from analyzers.names import analyze_name
+from analyzers.names import parse_name
 from analyzers.normalize import normalize_code, normalize_name, normalize_text
 from analyzers.tokens import query_tokens
 from synonyms import load_domain_terms
@@ -62,7 +62,9 @@ def understand(query: str) -> Understood:
     # Other identifiers (承诺编码, 许可编号 such as JY44182026000278) are looked up as document numbers.
     if looks_like_document_number(query) or looks_like_code(query):
         return Understood(QueryKind.DOCUMENT_NUMBER, normalize_document_number(query))
-    parts = analyze_name(query)
+    # Not the cached analyze_name: that cache is sized for the names a load repeats, and every distinct query
+    # kept in it would grow a server's memory until it is full.
+    parts = parse_name(query)
     compact = normalize_name(query)
     # A registered name ends with its legal form; a question that quotes one goes on after it.
     if _QUESTION.search(text) and not (parts.legal_form and compact.endswith(parts.legal_form)):

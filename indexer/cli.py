@@ -17,7 +17,7 @@ from indexer.embedding import refresh
 from indexer.model import RecordType, Status
 from indexer.parsing import ValueProblem, parse_date
 from indexer.pipeline import describe, load
-from stores.base import Store, StoreUnavailable
+from stores.base import Rebuildable, Store, StoreUnavailable
 from stores.factory import open_store
 from stores.settings import StoreSettings
 
@@ -30,7 +30,7 @@ def settings_for(data_dir: Path | None, store: str | None = None) -> StoreSettin
     if data_dir is not None:
         settings.data_dir = data_dir
     if store is not None:
-        settings.store = store  # type: ignore[assignment]
+        settings.store = store
     return settings
 
 
@@ -84,9 +84,10 @@ def index(
     paths: Annotated[list[Path], typer.Argument(help="CSV / XLSX / JSON / JSONL 文件")],
     type_: Annotated[str, typer.Option("--type", help="auto|licensing|penalty|dishonest|commitment")] = "auto",
     data_dir: DataDir = None,
-    store: Annotated[str | None, typer.Option("--store", help="embedded|elasticsearch")] = None,
+    store: Annotated[str | None, typer.Option("--store", help="embedded|elasticsearch|opensearch")] = None,
     sheet: Annotated[str | None, typer.Option("--sheet", help="只读取 XLSX 中的这个工作表")] = None,
-    rebuild: Annotated[bool, typer.Option("--rebuild", help="Elasticsearch：建新索引，加载完成后切换别名")] = False,
+    rebuild: Annotated[bool, typer.Option(
+        "--rebuild", help="Elasticsearch / OpenSearch：建新一代索引，加载完成后切换别名")] = False,
     workers: Annotated[int | None, typer.Option("--workers", help="分析进程数（默认用满两个核）")] = None,
     with_vectors: Annotated[bool, typer.Option("--embed/--no-embed",
                                         help="加载后编码语义向量（CREDIT_SEARCH_ENCODER 为 none 时不编码）")] = True,
@@ -105,19 +106,19 @@ def index(
             raise typer.Exit(2) from exc
     target = open_or_exit(settings)
     if rebuild:
-        begin = getattr(target, "begin_rebuild", None)
-        if begin is None:
-            typer.echo("错误：--rebuild 仅适用于 Elasticsearch 存储", err=True)
+        if not isinstance(target, Rebuildable):
+            target.close()
+            typer.echo("错误：--rebuild 仅适用于 Elasticsearch 或 OpenSearch 存储", err=True)
             raise typer.Exit(2)
-        begin()
+        target.begin_rebuild()
     try:
         summary = load(paths, target, None if type_ == "auto" else RecordType(type_),
                        reject_dir=settings.data_dir / "rejects", workers=workers, progress=True, sheet=sheet)
         typer.echo(describe(summary))
         if with_vectors:
             run_embedding(target, settings.data_dir, background=store or "")
-        if rebuild and not summary.unusable:
-            target.finish_rebuild()  # type: ignore[attr-defined]
+        if isinstance(target, Rebuildable) and rebuild and not summary.unusable:
+            target.finish_rebuild()
     finally:
         target.close()
     raise typer.Exit(summary.exit_code)
@@ -125,7 +126,7 @@ def index(
 
 def embed(
     data_dir: DataDir = None,
-    store: Annotated[str | None, typer.Option("--store", help="embedded|elasticsearch")] = None,
+    store: Annotated[str | None, typer.Option("--store", help="embedded|elasticsearch|opensearch")] = None,
     retrain: Annotated[bool, typer.Option("--retrain", help="重新训练内置语义模型（之后全部文本重新编码）")] = False,
 ) -> None:
     """Encode the indexed texts that have no vector of the configured encoder yet and publish them. One run at a

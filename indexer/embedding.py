@@ -109,6 +109,8 @@ def refresh(store: Store, settings: EncoderSettings, data_dir: Path, retrain: bo
     choice = settings.encoder.strip() or NONE
     if choice == NONE:
         return Refresh(None)
+    if reason := store.vectors_unavailable():
+        return Refresh(None, reason)
     built_in = _refresh_corpus(store, settings, data_dir, retrain, progress)
     if choice == CORPUS or not configured:
         return built_in

@@ -55,7 +55,7 @@ def serve(
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8000,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="数据目录")] = None,
-    store: Annotated[str | None, typer.Option("--store", help="embedded|elasticsearch")] = None,
+    store: Annotated[str | None, typer.Option("--store", help="embedded|elasticsearch|opensearch")] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, max=16,
                                          help="工作进程数（每个进程各有一份名称索引）")] = 1,
 ) -> None:
@@ -134,7 +134,7 @@ def screen(
     threshold: Annotated[float, typer.Option("--threshold", min=0.5, max=1.0, help="确认为同一主体的最低匹配度")] = 0.9,
     public: Annotated[bool, typer.Option("--public", help="按公众视图筛查（默认按员工视图）")] = False,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="数据目录")] = None,
-    store: Annotated[str | None, typer.Option("--store", help="embedded|elasticsearch")] = None,
+    store: Annotated[str | None, typer.Option("--store", help="embedded|elasticsearch|opensearch")] = None,
 ) -> None:
     """Screen a list of bidders or applicants and write the verdicts next to the input columns."""
     import getpass

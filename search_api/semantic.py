@@ -57,7 +57,10 @@ class SemanticSearch:
             self._reason = "内置语义模型尚未训练：描述文本还不够时，之后的加载会自动训练（关键词检索可用）"
 
     def encoder(self) -> Encoder:
-        """The current encoder; raises :class:`SemanticUnavailable` when there is none."""
+        """The current encoder; raises :class:`SemanticUnavailable` when there is none, or the store cannot
+        search vectors."""
+        if reason := self._store.vectors_unavailable():
+            raise SemanticUnavailable(reason)
         if self._configured is not None and self._store.vector_count(self._configured.id):
             return self._configured
         if self._choice != NONE:

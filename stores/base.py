@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -229,6 +229,11 @@ class Store(Protocol):
 
     # -- vectors for semantic search. Vectors are cached by the key of the text they encode (records with
     # the same descriptive text share one) and kept per encoder id; one encoder's vectors are searched.
+    def vectors_unavailable(self) -> str:
+        """Why this store cannot hold and search vectors (Chinese, shown by /readyz), or "" when it can. A store
+        that cannot lists no pending embeddings and counts no vectors; keyword search is unaffected."""
+        ...
+
     def semantic_text_count(self) -> int:
         """How many distinct semantic texts the records have (what an encoder is fitted on)."""
         ...
@@ -268,3 +273,16 @@ class Store(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class Rebuildable(Protocol):
+    """A store that can load into a new generation while readers keep the current one (the engine stores)."""
+
+    def begin_rebuild(self) -> None:
+        """Write the following loads into a new generation, unseen by readers."""
+        ...
+
+    def finish_rebuild(self) -> None:
+        """Serve the new generation from now on, in one atomic step, and drop the old one."""
+        ...

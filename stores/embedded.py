@@ -687,6 +687,9 @@ class EmbeddedStore:
         return str(self._db().execute("SELECT max(rowid) FROM subjects").fetchone()[0])
 
     # -- vectors -------------------------------------------------------------------------------------
+    def vectors_unavailable(self) -> str:
+        return ""
+
     def semantic_text_count(self) -> int:
         return int(self._db().execute("SELECT count(*) FROM semantic_texts").fetchone()[0])
 

@@ -8,6 +8,7 @@ import json
 import random
 import re
 import unicodedata
+import uuid
 import zipfile
 from collections.abc import Iterator
 from datetime import date
@@ -21,7 +22,9 @@ from indexer.fields import map_headers
 from indexer.generate import make_id_number, make_uscc
 from indexer.model import RecordType, Status
 from indexer.rows import build_record
+from stores.base import Store
 from stores.embedded import EmbeddedStore
+from stores.opensearch import OpenSearchStore
 from tests.api.server import running_server
 from tests.contract.test_store_contract import commitment, penalty
 
@@ -67,18 +70,28 @@ def _corpus() -> tuple[list[AnalysedRecord], dict[str, str]]:
     return docs, {"repaired": docs[1].id, "withdrawn": docs[2].id}
 
 
-@pytest.fixture(scope="module")
-def privacy_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@pytest.fixture(scope="module", params=["embedded", "opensearch"])
+def privacy_base(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server over the crawl's corpus, in the embedded store and once more in OpenSearch (the engine a
+    deployment outgrowing one machine moves to applies the same publication rules)."""
     data = tmp_path_factory.mktemp("privacy-data")
-    store = EmbeddedStore(data)
+    env = {"CREDIT_SEARCH_API_KEYS": f"{STAFF_KEY}:staff", "CREDIT_SEARCH_TODAY": TODAY,
+           "CREDIT_SEARCH_ENCODER": "none"}
+    store: Store
+    if request.param == "opensearch":
+        index = f"privacy-{uuid.uuid4().hex[:8]}"
+        url = request.getfixturevalue("opensearch_url")
+        store = OpenSearchStore(url, index, replicas=0)
+        env |= {"CREDIT_SEARCH_STORE": "opensearch", "CREDIT_SEARCH_OPENSEARCH_URL": url,
+                "CREDIT_SEARCH_OPENSEARCH_INDEX": index}
+    else:
+        store = EmbeddedStore(data)
     docs, corrected = _corpus()
     store.upsert(docs)
     store.flush()
     assert store.set_status(corrected["repaired"], Status.REPAIRED, "信用修复完成", date(2026, 7, 1))
     assert store.set_status(corrected["withdrawn"], Status.WITHDRAWN, "异议核实后撤销", date(2026, 7, 2))
     store.close()
-    env = {"CREDIT_SEARCH_API_KEYS": f"{STAFF_KEY}:staff", "CREDIT_SEARCH_TODAY": TODAY,
-           "CREDIT_SEARCH_ENCODER": "none"}
     with running_server(data, env) as base:
         yield base
 
@@ -168,6 +181,10 @@ def test_public_counts_are_counts_of_public_records_and_staff_see_everything(pri
             assert name in {i["name"] for i in staff.get("/v1/suggest", params={"q": name[:5]}).json()["items"]}
             screened = staff.post("/v1/screen", json={"items": [{"code": code}]}).json()["results"][0]
             assert screened["match"]["name"] == name
+        # A subject with a public penalty is a hit for the public, by name and by code.
+        for item in ({"name": MIXED[0]}, {"code": MIXED[1]}):
+            verdict = public.post("/v1/screen", json={"items": [item]}).json()["results"][0]
+            assert verdict["verdict"] == "hit" and verdict["match"]["name"] == MIXED[0], verdict
         # Staff see the sole trader's name as registered; the public see it masked.
         registered = staff.get("/v1/search", params={"q": SOLE_TRADER[1]}).json()["items"][0]["subject"]["name"]
         shown = public.get("/v1/search", params={"q": SOLE_TRADER[1]}).json()["items"][0]["subject"]["name"]

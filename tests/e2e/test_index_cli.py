@@ -215,8 +215,12 @@ def test_analysis_workers_die_with_a_killed_load(corpus: tuple[Path, dict[str, A
 
 
 def test_scale_out_store_without_its_address_says_so(corpus: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
-    for args, env in (((), {"CREDIT_SEARCH_STORE": "elasticsearch"}), (("--store", "elasticsearch"), {})):
+    cases = [((), {"CREDIT_SEARCH_STORE": "elasticsearch"}, "CREDIT_SEARCH_ES_URL"),
+             (("--store", "elasticsearch"), {}, "CREDIT_SEARCH_ES_URL"),
+             (("--store", "opensearch"), {}, "CREDIT_SEARCH_OPENSEARCH_URL"),
+             (("--store", "solr"), {}, "未知的存储“solr”")]
+    for args, env, said in cases:
         result = run("index", corpus[0] / "dishonest.json", *args, "--data-dir", tmp_path,
-                     env={**env, "CREDIT_SEARCH_ES_URL": ""})
-        assert result.returncode == 2 and "CREDIT_SEARCH_ES_URL" in result.stderr, result.stderr
+                     env={**env, "CREDIT_SEARCH_ES_URL": "", "CREDIT_SEARCH_OPENSEARCH_URL": ""})
+        assert result.returncode == 2 and said in result.stderr, result.stderr
         assert "Traceback" not in result.stderr

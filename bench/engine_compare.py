@@ -49,8 +49,10 @@ def opensearch_node(url: str, heap: str) -> Iterator[str]:
 def _load(files: list[Path], data: Path, env: dict[str, str]) -> float:
     """Seconds that ``credit-search index --no-embed`` takes."""
     started = time.perf_counter()
-    subprocess.run([str(SCRIPT), "index", *map(str, files), "--data-dir", str(data), "--no-embed"], env=env,
-                   check=False, capture_output=True)
+    done = subprocess.run([str(SCRIPT), "index", *map(str, files), "--data-dir", str(data), "--no-embed"], env=env,
+                          check=False, capture_output=True, text=True)
+    if done.returncode not in (0, 3):  # 3: the generated files hold some rows to reject
+        sys.exit(f"the load into {env.get('CREDIT_SEARCH_STORE', 'embedded')} failed:\n{done.stderr[-3000:]}")
     return time.perf_counter() - started
 
 

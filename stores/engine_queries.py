@@ -191,16 +191,24 @@ def filtered_body(filters: Filters, *more: Any, size: int, newest_first: bool = 
     return dict(s.extra(size=size).to_dict())
 
 
+# Subjects refreshed per aggregation: each brings one bucket, one per code column, and up to FORMS_PER_SUBJECT
+# autocomplete forms and as many names; the engines refuse a search that makes more than 65,535 buckets
+# (search.max_buckets), which a batch of a few thousand subjects would.
+FORMS_PER_SUBJECT = 50
+SUBJECTS_PER_REFRESH = 65_535 // (1 + 3 + 2 * FORMS_PER_SUBJECT)
+
+
 def subjects_refresh_body(keys: Sequence[str]) -> dict[str, Any]:
-    """Per subject key: its newest record's name and category, codes, autocomplete forms and names."""
+    """Per subject key (at most SUBJECTS_PER_REFRESH of them): its newest record's name and category, codes,
+    autocomplete forms and names."""
     s = Search().filter("terms", subject_key=sorted(keys)).extra(size=0)
     bucket = s.aggs.bucket("subjects", A("terms", field="subject_key", size=len(keys)))
     bucket.metric("latest", A("top_hits", size=1, sort=[{"decision_date": {"order": "desc"}}],
                               _source=["subject_name", "body.subject_category"]))
     for name in ("subject_code", "org_code", "reg_no"):
         bucket.metric(name, A("terms", field=name, size=1, order={"_key": "desc"}))
-    bucket.metric("forms", A("terms", field="suggest_forms", size=50))
-    bucket.metric("names", A("terms", field="subject_name", size=50))
+    bucket.metric("forms", A("terms", field="suggest_forms", size=FORMS_PER_SUBJECT))
+    bucket.metric("names", A("terms", field="subject_name", size=FORMS_PER_SUBJECT))
     return dict(s.to_dict())
 
 

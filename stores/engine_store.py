@@ -150,10 +150,14 @@ class EngineStore:
     def _refresh_subjects(self, keys: set[str]) -> None:
         if not keys:
             return
-        response = self.client.search(self._write_records, eq.subjects_refresh_body(sorted(keys)))
+        ordered = sorted(keys)
+        buckets: list[dict[str, Any]] = []
+        for start in range(0, len(ordered), eq.SUBJECTS_PER_REFRESH):
+            body = eq.subjects_refresh_body(ordered[start:start + eq.SUBJECTS_PER_REFRESH])
+            buckets += self._search(self._write_records, body)["aggregations"]["subjects"]["buckets"]
         actions: list[dict[str, Any]] = []
         seen = set()
-        for b in response["aggregations"]["subjects"]["buckets"]:
+        for b in buckets:
             seen.add(b["key"])
             top = b["latest"]["hits"]["hits"][0]["_source"]
             first = {name: str(b[name]["buckets"][0]["key"]) if b[name]["buckets"] else ""

@@ -367,3 +367,18 @@ def test_vectors_are_cached_by_text_and_searched_under_the_filters(store: Store)
     changed = penalty(HENGDA_NAME, HENGDA, "清城市监罚〔2026〕1号", "2026-02-11", "施工工地扬尘，已整改")
     store.upsert([changed])
     assert [text for _, text in store.pending_embeddings("enc-a", 100)] == [changed.semantic_text]
+
+
+def test_a_batch_of_thousands_of_subjects_files_every_one(store: Store) -> None:
+    # Enough subjects, each with many autocomplete forms, that one aggregation over the batch would pass the
+    # engines' limit of 65,535 buckets.
+    template = corpus()[0]
+    docs = [template._replace(id=f"bulk-{i}", subject_key=f"bulk-{i}", subject_name=f"清远市批量{i}号有限公司",
+                              subject_code="", suggest_forms=tuple(f"批量{i}形式{k}" for k in range(30)))
+            for i in range(2500)]
+    counts = store.upsert(docs)
+    store.flush()
+    assert counts.inserted == 2500
+    subjects = {s.key: s for s in store.iter_subjects()}
+    assert len(subjects) == 2500 and subjects["bulk-2499"].name == "清远市批量2499号有限公司"
+    assert [s.key for s in store.suggest("批量1234形式", 5)] == ["bulk-1234"]

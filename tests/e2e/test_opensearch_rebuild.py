@@ -25,8 +25,8 @@ def _extra_penalty(path: Path) -> Path:
     code = "91441802MA4NEW001"
     with path.open("w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["行政相对人名称", "统一社会信用代码", "行政处罚决定书文号", "违法事实", "处罚类别", "处罚决定日期",
-                         "处罚机关", "罚款金额（万元）"])
+        writer.writerow(["行政相对人名称", "统一社会信用代码", "行政处罚决定书文号", "违法事实", "处罚类别",
+                         "处罚决定日期", "处罚机关", "罚款金额（万元）"])
         writer.writerow([NEW_NAME, code + uscc_check_char(code), "清城市监罚〔2026〕901号", "销售不合格建材", "罚款",
                          "2026-09-01", "清远市清城区市场监督管理局", "1.2"])
     return path
@@ -48,29 +48,28 @@ def test_a_rebuild_swaps_generations_while_the_server_answers(opensearch_url: st
 
     answers: list[tuple[str, int, int]] = []
     done = threading.Event()
-    with running_server(tmp_path, env) as base:
-        with httpx.Client(base_url=base, timeout=30) as client:
-            before = client.get("/v1/search", params={"q": NEW_NAME}).json()
-            assert not any(i["subject"]["name"] == NEW_NAME for i in before["items"])
+    with running_server(tmp_path, env) as base, httpx.Client(base_url=base, timeout=30) as client:
+        before = client.get("/v1/search", params={"q": NEW_NAME}).json()
+        assert not any(i["subject"]["name"] == NEW_NAME for i in before["items"])
 
-            def search_all_the_time() -> None:
-                while not done.is_set():
-                    for q in QUERIES:
-                        response = client.get("/v1/search", params={"q": q})
-                        answers.append((q, response.status_code, response.json().get("total", -1)
-                                        if response.status_code == 200 else -1))
+        def search_all_the_time() -> None:
+            while not done.is_set():
+                for q in QUERIES:
+                    response = client.get("/v1/search", params={"q": q})
+                    answers.append((q, response.status_code, response.json().get("total", -1)
+                                    if response.status_code == 200 else -1))
 
-            searching = threading.Thread(target=search_all_the_time)
-            searching.start()
-            try:
-                rebuilt = run("index", *files, _extra_penalty(tmp_path / "extra.csv"), "--rebuild", "--data-dir",
-                              tmp_path, env=env)
-            finally:
-                done.set()
-                searching.join()
-            assert rebuilt.returncode in (0, 3), rebuilt.stderr
-            after = client.get("/v1/search", params={"q": NEW_NAME}).json()
-            assert any(i["subject"]["name"] == NEW_NAME for i in after["items"]), after
+        searching = threading.Thread(target=search_all_the_time)
+        searching.start()
+        try:
+            rebuilt = run("index", *files, _extra_penalty(tmp_path / "extra.csv"), "--rebuild", "--data-dir",
+                          tmp_path, env=env)
+        finally:
+            done.set()
+            searching.join()
+        assert rebuilt.returncode in (0, 3), rebuilt.stderr
+        after = client.get("/v1/search", params={"q": NEW_NAME}).json()
+        assert any(i["subject"]["name"] == NEW_NAME for i in after["items"]), after
 
     assert len(answers) >= 2 * len(QUERIES)
     assert all(status == 200 for _, status, _ in answers), [a for a in answers if a[1] != 200][:5]

@@ -105,13 +105,13 @@ def index(
             typer.echo(f"错误：{exc}", err=True)
             raise typer.Exit(2) from exc
     target = open_or_exit(settings)
-    if rebuild:
-        if not isinstance(target, Rebuildable):
-            target.close()
-            typer.echo("错误：--rebuild 仅适用于 Elasticsearch 或 OpenSearch 存储", err=True)
-            raise typer.Exit(2)
-        target.begin_rebuild()
+    if rebuild and not isinstance(target, Rebuildable):
+        target.close()
+        typer.echo("错误：--rebuild 仅适用于 Elasticsearch 或 OpenSearch 存储", err=True)
+        raise typer.Exit(2)
     try:
+        if isinstance(target, Rebuildable) and rebuild:
+            target.begin_rebuild()
         summary = load(paths, target, None if type_ == "auto" else RecordType(type_),
                        reject_dir=settings.data_dir / "rejects", workers=workers, progress=True, sheet=sheet)
         typer.echo(describe(summary))
@@ -119,6 +119,12 @@ def index(
             run_embedding(target, settings.data_dir, background=store or "")
         if isinstance(target, Rebuildable) and rebuild and not summary.unusable:
             target.finish_rebuild()
+    except StoreUnavailable as exc:
+        # An engine that went away (or was never there) mid-load: what was written stays, and loads are
+        # idempotent, so running the same command again once the store answers completes it.
+        typer.echo(f"错误：存储不可用，加载中断（{exc}）。已写入的记录保留，存储恢复后重新运行同一命令即可补全",
+                   err=True)
+        raise typer.Exit(2) from exc
     finally:
         target.close()
     raise typer.Exit(summary.exit_code)

@@ -224,3 +224,7 @@ def test_scale_out_store_without_its_address_says_so(corpus: tuple[Path, dict[st
                      env={**env, "CREDIT_SEARCH_ES_URL": "", "CREDIT_SEARCH_OPENSEARCH_URL": ""})
         assert result.returncode == 2 and said in result.stderr, result.stderr
         assert "Traceback" not in result.stderr
+    # An engine that does not answer (nothing listens on port 9): a Chinese message, no traceback.
+    result = run("index", corpus[0] / "dishonest.json", "--store", "opensearch", "--data-dir", tmp_path,
+                 env={"CREDIT_SEARCH_OPENSEARCH_URL": "http://127.0.0.1:9"})
+    assert result.returncode == 2 and "存储不可用" in result.stderr and "Traceback" not in result.stderr, result.stderr

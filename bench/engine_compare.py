@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 from opensearchpy import OpenSearch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -62,7 +63,7 @@ def _latencies(data: Path, env: dict[str, str], sets: dict[str, list[str]], seco
     with served(command, port, env) as (base, _):
         for paths in sets.values():  # warm caches and jieba once
             for path in paths[:50]:
-                subprocess.run(["curl", "-s", "-o", "/dev/null", base + path], check=False)
+                httpx.get(base + path, timeout=30)
         return {label: wrk(base, paths, 1, seconds) for label, paths in sets.items()}
 
 

@@ -18,14 +18,14 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from operator import attrgetter
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 import orjson
 
 from indexer.analysis import AnalysedRecord, with_status
-from indexer.model import Audience, Record, RecordType, Status, iso_date, record_from_dict
+from indexer.model import Record, RecordType, Status, iso_date, record_from_dict
 from stores.base import (
     FACET_FIELDS,
     Clause,
@@ -38,6 +38,7 @@ from stores.base import (
     Visibility,
     count_facets,
 )
+from stores.record_columns import FILTER_COLUMNS, NO_END, ColumnsHolder, RecordColumns, covers, filter_mask
 from stores.vector_matrix import MatrixCache, VectorMatrix, encoder_directory, write_matrix
 
 DB_NAME = "credit.sqlite3"
@@ -159,6 +160,15 @@ _MMAP_BYTES = 2**40  # as much of the file as SQLite's build allows
 _FACET_SQL = {"record_type": "r.record_type", "district": "r.district", "authority": "r.authority",
               "category": "r.category", "year": "substr(r.decision_date, 1, 4)"}
 _FACET_COLUMNS = ", ".join(_FACET_SQL[f] for f in FACET_FIELDS)  # in the order of FACET_FIELDS
+# What a page of hits reads of each record (after its order key): Hit's fields, facet values last.
+_PAGE_COLUMNS = f"r.rowid, r.subject_name, r.decision_date, r.subject_key, r.id, {_FACET_COLUMNS}"
+# A query matching more visible records than this is ranked within its most recently loaded _RANK_WINDOW
+# matches first (see _search_ranked): twice the deepest page that page numbers reach (500 records), so the
+# pages a person clicks through come from the window, while bm25 reads the positions of a thousand or so
+# matches instead of every one of a hundred thousand.
+_RANK_WINDOW = 1000
+# Below this many records, counting a query's matches in SQL is fast and a store keeps no record columns.
+COLUMNS_MIN_RECORDS = 50_000
 
 
 def _quote(term: str) -> str:
@@ -192,7 +202,11 @@ class _Transaction:
 class EmbeddedStore:
     """SQLite FTS5 store under a data directory."""
 
-    def __init__(self, data_dir: Path, create: bool = True) -> None:
+    def __init__(self, data_dir: Path, create: bool = True, columns_min_records: int = COLUMNS_MIN_RECORDS,
+                 columns_in_background: bool = True) -> None:
+        """``columns_min_records`` and ``columns_in_background`` say from how many records on a store keeps
+        record columns for counting matches (stores.record_columns) and whether they are rebuilt in a thread
+        of their own (False: by the search that finds them stale, for tests)."""
         self.path = Path(data_dir) / DB_NAME
         if not create and not self.path.exists():
             raise StoreUnavailable(f"no index at {self.path}: run `credit-search index` first")
@@ -225,6 +239,7 @@ class EmbeddedStore:
             self._file_old_pending_forms()
         self._texts_written: set[str] = set()  # semantic keys whose text is stored
         self._matrices = MatrixCache()
+        self._record_columns = ColumnsHolder(self._open, columns_min_records, background=columns_in_background)
 
     def _add_subject_categories(self) -> None:
         """Give a store made before records kept their subject's category in a column (subject rows read it
@@ -244,24 +259,28 @@ class EmbeddedStore:
                 db.execute("DROP TABLE suggest_pending")
 
     # -- connections ---------------------------------------------------------------------------------
+    def _open(self) -> sqlite3.Connection:
+        """A new connection to the store's file, set up as every connection of this store is."""
+        try:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            # Records with their JSON bodies fill 4 KiB pages badly; 8 KiB pages (set when the file is
+            # created, before WAL mode) and checkpoints every 80 MiB of WAL instead of every 4 MiB write
+            # a page once where it was written several times.
+            db.execute("PRAGMA page_size=8192")
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(f"PRAGMA cache_size=-{_READ_CACHE_KIB}")
+            db.execute(f"PRAGMA mmap_size={_MMAP_BYTES}")
+            db.execute("PRAGMA wal_autocheckpoint=10000")
+            db.execute(f"PRAGMA journal_size_limit={64 * 2**20}")
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot open {self.path}: {exc}") from exc
+        return db
+
     def _db(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
-            try:
-                db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-                # Records with their JSON bodies fill 4 KiB pages badly; 8 KiB pages (set when the file is
-                # created, before WAL mode) and checkpoints every 80 MiB of WAL instead of every 4 MiB write
-                # a page once where it was written several times: a quarter of the write time of a 200,000-
-                # record load (at a million records the load measured the same with and without).
-                db.execute("PRAGMA page_size=8192")
-                db.execute("PRAGMA journal_mode=WAL")
-                db.execute("PRAGMA synchronous=NORMAL")
-                db.execute(f"PRAGMA cache_size=-{_READ_CACHE_KIB}")
-                db.execute(f"PRAGMA mmap_size={_MMAP_BYTES}")
-                db.execute("PRAGMA wal_autocheckpoint=10000")
-                db.execute(f"PRAGMA journal_size_limit={64 * 2**20}")
-            except sqlite3.Error as exc:
-                raise StoreUnavailable(f"cannot open {self.path}: {exc}") from exc
+            db = self._open()
             self._local.db = db
             with self._connections_lock:
                 self._connections.append(db)
@@ -296,6 +315,7 @@ class EmbeddedStore:
                 db.close()
             self._connections.clear()
             self._local = threading.local()  # a thread that uses the store again opens a new connection
+        self._record_columns.close()
 
     # -- writing -------------------------------------------------------------------------------------
     def upsert(self, docs: Sequence[AnalysedRecord]) -> UpsertCounts:
@@ -541,51 +561,122 @@ class EmbeddedStore:
 
     def search(self, clauses: Sequence[Clause], filters: Filters, limit: int, after: str | None = None,
                facets: bool = False) -> HitPage:
-        where, args = self._where(filters)
         expr = match_expression(clauses)
-        db = self._db()
-        if expr:
-            source = "fts JOIN records r ON r.rowid = fts.rowid"
-            where = f"fts MATCH ? AND {where}"
-            args = [expr, *args]
-            score, order = "fts.rank", "fts.rank, r.rowid"
-        else:
-            # Without terms there is no relevance: newest first, and the cursor follows that order.
-            source = "records r"
-            score, order = "coalesce(r.decision_date, '')", "coalesce(r.decision_date, '') DESC, r.rowid"
-        page_where, page_args = where, list(args)
-        if after:
-            last_key, last_row = _parse_cursor(after, ranked=bool(expr))
-            if expr:
-                page_where += " AND (fts.rank > ? OR (fts.rank = ? AND r.rowid > ?))"
-            else:
-                page_where += (" AND (coalesce(r.decision_date, '') < ? OR "
-                               "(coalesce(r.decision_date, '') = ? AND r.rowid > ?))")
-            page_args += [last_key, last_key, last_row]
         try:
-            rows = db.execute(f"SELECT {score}, r.rowid, r.subject_name, r.decision_date, r.subject_key, r.id, "
-                              f"{_FACET_COLUMNS} FROM {source} WHERE {page_where} ORDER BY {order} LIMIT ?",
-                              [*page_args, limit]).fetchall()
-            hits = [Hit(row[2], date.fromisoformat(row[3]) if row[3] else None, -float(row[0]) if expr else 0.0,
-                        f"{float(row[0])!r}:{row[1]}" if expr else f"{row[0]}:{row[1]}", self._body_reader(row[1]),
-                        row[4], row[5], tuple(v or "" for v in row[6:]))
-                    for row in rows]
-            complete = after is None and len(rows) < limit
-            if facets:
-                # When the page holds every match its rows are the facets' input; otherwise SQLite counts
-                # the combinations in C and Python only folds a few hundred rows per facet.
-                grouped = [(*row[6:], 1) for row in rows] if complete else db.execute(
-                    f"SELECT {_FACET_COLUMNS}, count(*) FROM {source} WHERE {where} GROUP BY {_FACET_COLUMNS}",
-                    args).fetchall()
-                total = sum(row[-1] for row in grouped)
-                facet_map = count_facets(grouped)
-            else:
-                total = len(rows) if complete else int(
-                    db.execute(f"SELECT count(*) FROM {source} WHERE {where}", args).fetchone()[0])
-                facet_map = {}
+            if expr:
+                return self._search_ranked(self._matching(clauses) or expr, filters, limit, after, facets)
+            return self._search_newest(filters, limit, after, facets)
         except sqlite3.OperationalError as exc:
             raise StoreUnavailable(f"search failed: {exc}") from exc
+
+    def _matching(self, clauses: Sequence[Clause]) -> str:
+        """The MATCH expression of those of ``clauses`` that match some record ("" if none does). A clause that
+        matches nothing adds nothing to the result, but bm25 would still read every one of its terms' lists
+        to weigh them (the name clause of a text query, most often)."""
+        if len(clauses) < 2:
+            return match_expression(clauses)
+        db = self._db()
+        return match_expression([c for c in clauses if (expr := match_expression([c])) and db.execute(
+            "SELECT 1 FROM fts WHERE fts MATCH ? LIMIT 1", [expr]).fetchone()])
+
+    def _search_newest(self, filters: Filters, limit: int, after: str | None, facets: bool) -> HitPage:
+        """Without terms there is no relevance: newest first, and the cursor follows that order."""
+        where, args = self._where(filters)
+        db = self._db()
+        order = "coalesce(r.decision_date, '')"
+        page_where, page_args = where, list(args)
+        if after:
+            last_key, last_row = _parse_cursor(after, ranked=False)
+            page_where += f" AND ({order} < ? OR ({order} = ? AND r.rowid > ?))"
+            page_args += [last_key, last_key, last_row]
+        rows = db.execute(f"SELECT {order}, {_PAGE_COLUMNS} FROM records r WHERE {page_where} "
+                          f"ORDER BY {order} DESC, r.rowid LIMIT ?", [*page_args, limit]).fetchall()
+        hits = [self._hit(row, 0.0, f"{row[0]}:{row[1]}") for row in rows]
+        total, facet_map = self._count_sql("records r", where, args, rows, after is None and len(rows) < limit,
+                                           facets)
         return HitPage(hits, total, facet_map)
+
+    def _search_ranked(self, expr: str, filters: Filters, limit: int, after: str | None, facets: bool) -> HitPage:
+        """Records matching ``expr``, by relevance (FTS5's bm25). A broad query (more than _RANK_WINDOW
+        visible matches, counted from the record columns) is ranked within its _RANK_WINDOW most recently
+        loaded matches first and the rest after them: ranking every match reads every match's positions,
+        and the page shown is the first of the window. The total and the facets count every match."""
+        where, args = self._where(filters)
+        db = self._db()
+        columns = self._record_columns.current() if covers(filters) else None
+        visible = self._visible_matches(db, expr, filters, columns) if columns is not None else None
+        if after:
+            bound, segment, last_rank, last_row = _parse_ranked_cursor(after)
+        else:
+            bound, segment, last_rank, last_row = None, "", None, 0
+            if visible is not None and len(visible) > _RANK_WINDOW:
+                bound, segment = int(visible[-_RANK_WINDOW]), "w"
+        rows = self._ranked_rows(db, expr, where, args, limit, bound, segment, last_rank, last_row)
+        if segment == "w" and len(rows) < limit:  # the window is exhausted: the other matches by relevance
+            rows += self._ranked_rows(db, expr, where, args, limit - len(rows), bound, "r", None, 0)
+        hits = [self._hit(row, -float(row[0]),
+                          f"{seg}{bound}~{float(row[0])!r}:{row[1]}" if seg else f"{float(row[0])!r}:{row[1]}")
+                for seg, *row in rows]
+        if visible is not None and columns is not None:
+            return HitPage(hits, len(visible), columns.facets(visible) if facets else {})
+        total, facet_map = self._count_sql("fts JOIN records r ON r.rowid = fts.rowid", f"fts MATCH ? AND {where}",
+                                           [expr, *args], [row[1:] for row in rows],
+                                           after is None and len(rows) < limit, facets)
+        return HitPage(hits, total, facet_map)
+
+    @staticmethod
+    def _visible_matches(db: sqlite3.Connection, expr: str, filters: Filters,
+                         columns: RecordColumns) -> npt.NDArray[np.int64]:
+        """The rowids (ascending) of the records matching ``expr`` that ``filters`` allow. FTS5 lists the
+        matches in C and SQLite joins them into one string: a row per match into Python would cost more than
+        the matching."""
+        joined = db.execute("SELECT group_concat(rowid) FROM fts WHERE fts MATCH ?", [expr]).fetchone()[0]
+        matched = np.array(joined.split(","), dtype=np.int64) if joined else np.zeros(0, dtype=np.int64)
+        matched.sort()  # FTS5 lists by rowid already; SQL does not promise it
+        return columns.allowed(matched, filters)
+
+    @staticmethod
+    def _ranked_rows(db: sqlite3.Connection, expr: str, where: str, args: list[object], limit: int,
+                     bound: int | None, segment: str, last_rank: float | None,
+                     last_row: int) -> list[tuple[Any, ...]]:
+        """One segment's rows by relevance (``w``: rowids from ``bound`` on; ``r``: below it; "": all), after
+        the position (``last_rank``, ``last_row``) when given; each row starts with the segment."""
+        conditions, params = [f"fts MATCH ? AND {where}"], [expr, *args]
+        if segment == "w":
+            conditions.append("fts.rowid >= ?")
+            params.append(bound)
+        elif segment == "r":
+            conditions.append("fts.rowid < ?")
+            params.append(bound)
+        if last_rank is not None:
+            conditions.append("(fts.rank > ? OR (fts.rank = ? AND r.rowid > ?))")
+            params += [last_rank, last_rank, last_row]
+        rows = db.execute(f"SELECT fts.rank, {_PAGE_COLUMNS} FROM fts JOIN records r ON r.rowid = fts.rowid "
+                          f"WHERE {' AND '.join(conditions)} ORDER BY fts.rank, r.rowid LIMIT ?",
+                          [*params, limit]).fetchall()
+        return [(segment, *row) for row in rows]
+
+    def _hit(self, row: Sequence[Any], score: float, cursor: str) -> Hit:
+        """A hit from a row of (order key, _PAGE_COLUMNS)."""
+        _, rowid, name, decided, subject_key, record_id, *facet_row = row
+        return Hit(str(name), date.fromisoformat(str(decided)) if decided else None, score, cursor,
+                   self._body_reader(int(rowid)), str(subject_key), str(record_id),
+                   tuple(str(v or "") for v in facet_row))
+
+    def _count_sql(self, source: str, where: str, args: list[object], rows: Sequence[Sequence[Any]],
+                   complete: bool, facets: bool) -> tuple[int, dict[str, dict[str, int]]]:
+        """The total and (when asked) the facets of a query, counted in SQL; ``complete`` when ``rows`` (order
+        key, then _PAGE_COLUMNS) are every match, which are then counted as they are."""
+        db = self._db()
+        if facets:
+            # SQLite counts the combinations in C and Python only folds a few hundred rows per facet.
+            grouped = [(*row[6:], 1) for row in rows] if complete else db.execute(
+                f"SELECT {_FACET_COLUMNS}, count(*) FROM {source} WHERE {where} GROUP BY {_FACET_COLUMNS}",
+                args).fetchall()
+            return sum(row[-1] for row in grouped), count_facets(grouped)
+        total = len(rows) if complete else int(
+            db.execute(f"SELECT count(*) FROM {source} WHERE {where}", args).fetchone()[0])
+        return total, {}
 
     def _body_reader(self, rowid: int) -> Callable[[], str]:
         """Read one record's body when it is shown: the window behind a page is mostly never displayed."""
@@ -724,9 +815,9 @@ class EmbeddedStore:
                               f"r.decision_date, r.publish_until, r.status, r.audience {join} ORDER BY r.rowid",
                               (encoder_id,))
             directory = encoder_directory(self._vector_root(), encoder_id)
-            written = write_matrix(directory, ((*head, _day(decided, 0), _day(until, _NO_END), status, audience)
+            written = write_matrix(directory, ((*head, _day(decided, 0), _day(until, NO_END), status, audience)
                                                for *head, decided, until, status, audience in rows),
-                                   count, dims, _MATRIX_COLUMNS)
+                                   count, dims, FILTER_COLUMNS)
             self._matrices.forget(directory)
             return written
         finally:
@@ -783,9 +874,6 @@ class EmbeddedStore:
         return found
 
 
-_MATRIX_COLUMNS = ("record_type", "district", "authority", "category", "decided", "publish_until", "status",
-                   "audience")
-_NO_END = 2**31  # a publication window without end, as a day number
 
 
 def _columns(db: sqlite3.Connection, table: str) -> set[str]:
@@ -831,37 +919,23 @@ def _day(iso: str | None, missing: int) -> int:
 
 def _prefilter(matrix: VectorMatrix, filters: Filters) -> npt.NDArray[np.bool_] | None:
     """The rows the filters allow as far as the matrix's columns tell (None: no filter applies)."""
-    columns = matrix.columns
-    if set(_MATRIX_COLUMNS) - set(columns):
+    if set(FILTER_COLUMNS) - set(matrix.columns):
         return None
-    masks: list[npt.NDArray[np.bool_]] = []
-    vis = filters.visibility
-    if vis.statuses is not None:
-        masks.append(columns["status"].isin(s.value for s in vis.statuses))
-    if set(vis.audiences) != set(Audience):
-        masks.append(columns["audience"].isin(a.value for a in vis.audiences))
-    if vis.published_on is not None:
-        masks.append(columns["publish_until"].values >= vis.published_on.toordinal())
-    if filters.record_types:
-        masks.append(columns["record_type"].isin(t.value for t in filters.record_types))
-    if filters.district:
-        masks.append(columns["district"].isin([filters.district]))
-    if filters.districts:
-        masks.append(columns["district"].isin(filters.districts))
-    if filters.authority:
-        masks.append(columns["authority"].isin([filters.authority]))
-    if filters.authority_contains:
-        masks.append(columns["authority"].containing(filters.authority_contains))
-    if filters.category:
-        masks.append(columns["category"].containing(filters.category))
-    if filters.ended_before:
-        masks.append(columns["publish_until"].values < filters.ended_before.toordinal())
-    decided = columns["decided"].values
-    if filters.date_from:
-        masks.append(decided >= filters.date_from.toordinal())
-    if filters.date_to:
-        masks.append((decided > 0) & (decided <= filters.date_to.toordinal()))
-    return np.logical_and.reduce(masks) if masks else None
+    return filter_mask(matrix.columns, filters)
+
+
+def _parse_ranked_cursor(cursor: str) -> tuple[int | None, str, float, int]:
+    """Split a relevance cursor: the window's bound and segment (None and "" for a query ranked whole), then
+    the rank and rowid of the last hit; ValueError for one this store did not make."""
+    head, tilde, position = cursor.rpartition("~")
+    bound: int | None = None
+    segment = ""
+    if tilde:
+        if head[:1] not in ("w", "r"):
+            raise ValueError(f"not a cursor of this store: {cursor!r}")
+        segment, bound = head[0], int(head[1:])
+    rank, rowid = _parse_cursor(position, ranked=True)
+    return bound, segment, float(rank), rowid
 
 
 def _parse_cursor(cursor: str, ranked: bool) -> tuple[float | str, int]:

@@ -23,35 +23,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from stores.record_columns import Column
+
 _CURRENT = "CURRENT"
 
 
 def encoder_directory(root: Path, encoder_id: str) -> Path:
     """The directory of one encoder's matrices (the id is made safe for a file name)."""
     return root / re.sub(r"[^A-Za-z0-9_.-]", "_", encoder_id)
-
-
-@dataclass(frozen=True, slots=True)
-class Column:
-    """One attribute of every row, for filtering before ranking: numbers as they are, text as codes into a
-    vocabulary (comparing small integers is much faster than comparing strings)."""
-
-    values: npt.NDArray[np.int64]
-    vocabulary: tuple[str, ...] | None = None
-
-    def isin(self, wanted: Iterable[str]) -> npt.NDArray[np.bool_]:
-        """Rows whose text value is one of ``wanted``."""
-        if self.vocabulary is None:
-            raise TypeError("not a text column")
-        allowed = set(wanted)
-        codes = [i for i, v in enumerate(self.vocabulary) if v in allowed]
-        return np.isin(self.values, codes)
-
-    def containing(self, part: str) -> npt.NDArray[np.bool_]:
-        """Rows whose text value contains ``part``."""
-        if self.vocabulary is None:
-            raise TypeError("not a text column")
-        return np.isin(self.values, [i for i, v in enumerate(self.vocabulary) if part in v])
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,11 +73,13 @@ def corpus() -> list[AnalysedRecord]:
     ]
 
 
-@pytest.fixture(params=["embedded", "opensearch", "elasticsearch"])
+@pytest.fixture(params=["embedded", "embedded-columns", "opensearch", "elasticsearch"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     s: Store
     if request.param == "embedded":
         s = EmbeddedStore(tmp_path)
+    elif request.param == "embedded-columns":  # counting matches from record columns, as a large store does
+        s = EmbeddedStore(tmp_path, columns_min_records=0, columns_in_background=False)
     elif request.param == "opensearch":
         from stores.opensearch import OpenSearchStore
 

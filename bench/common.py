@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import resource
 import shutil
@@ -19,6 +20,26 @@ import httpx
 RESULTS = Path(__file__).with_name("RESULTS.md")
 OUT = Path(__file__).resolve().parent / "out"
 SCRIPT = Path(sys.executable).parent / "credit-search"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def worktree(ref: str) -> Path:
+    """A checkout of git revision ``ref`` under bench/out (made once), to measure a baseline beside this code."""
+    path = OUT / f"worktree-{ref}"
+    if not path.exists():
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(path), ref], check=True,
+                       capture_output=True)
+    return path
+
+
+def checkout_command(code: Path, *args: str) -> list[str]:
+    """``credit-search ARGS`` run from the checkout ``code`` (with :func:`checkout_env`)."""
+    return [sys.executable, "-c", "from search_api.cli import main; main()", *args]
+
+
+def checkout_env(code: Path, **extra: str) -> dict[str, str]:
+    """The environment that runs ``code``'s modules, semantic search off unless ``extra`` says otherwise."""
+    return {**os.environ, "PYTHONPATH": str(code), "CREDIT_SEARCH_ENCODER": "none", **extra}
 
 
 def machine() -> str:

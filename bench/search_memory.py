@@ -9,7 +9,6 @@ beside it, for comparison in the same stretch of this VM.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import shutil
 import subprocess
@@ -21,9 +20,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import OUT, generated_corpus, record, served
+from bench.common import OUT, ROOT, checkout_command, checkout_env, generated_corpus, record, served, worktree
 
-ROOT = Path(__file__).resolve().parent.parent
 # Common characters of names and penalty texts: random words of them hit the index in many ways.
 CHARS = ("清远市城区新英德连州佛冈阳山连山连南华恒达建筑工程有限公司贸易商行食品药品环保科技物流运输安全生产消防"
          "扬尘污染超标排放未取得许可证经营销售过期罚款警告没收违法所得责令停产停业吊销拒不履行生效法律文书")
@@ -56,25 +54,16 @@ def _rss_mib(pid: int) -> tuple[float, float]:
     return kib.get("RssAnon", 0) / 1024, kib.get("RssFile", 0) / 1024
 
 
-def _command(code: Path, *args: str) -> list[str]:
-    """``credit-search ARGS`` run from the checkout ``code`` (PYTHONPATH set by the caller)."""
-    return [sys.executable, "-c", "from search_api.cli import main; main()", *args]
-
-
-def _env(code: Path) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(code), "CREDIT_SEARCH_ENCODER": "none"}
-
-
 def _index(code: Path, files: list[Path], data: Path) -> None:
     shutil.rmtree(data, ignore_errors=True)
-    subprocess.run(_command(code, "index", *map(str, files), "--data-dir", str(data), "--no-embed"), cwd=code,
-                   env=_env(code), capture_output=True, check=False)
+    subprocess.run(checkout_command(code, "index", *map(str, files), "--data-dir", str(data), "--no-embed"), cwd=code,
+                   env=checkout_env(code), capture_output=True, check=False)
 
 
 def measure(code: Path, data: Path, queries: list[str], port: int, clients: int) -> list[tuple[float, float]]:
     """Private and file-mapped resident MiB of a server of ``code`` at start-up and after every 1,000 queries."""
-    command = _command(code, "serve", "--port", str(port), "--data-dir", str(data))
-    with served(command, port, _env(code), cwd=code) as (base, server):
+    command = checkout_command(code, "serve", "--port", str(port), "--data-dir", str(data))
+    with served(command, port, checkout_env(code), cwd=code) as (base, server):
         samples = [_rss_mib(server.pid)]
         with httpx.Client(base_url=base, timeout=30) as client, ThreadPoolExecutor(clients) as pool:
             for start in range(0, len(queries), 1000):
@@ -82,14 +71,6 @@ def measure(code: Path, data: Path, queries: list[str], port: int, clients: int)
                 list(pool.map(lambda q: client.get("/v1/search", params={"q": q}), queries[start:start + 1000]))
                 samples.append(_rss_mib(server.pid))
         return samples
-
-
-def _worktree(ref: str) -> Path:
-    path = OUT / f"worktree-{ref}"
-    if not path.exists():
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(path), ref], check=True,
-                       capture_output=True)
-    return path
 
 
 def main() -> None:
@@ -102,7 +83,7 @@ def main() -> None:
     files = generated_corpus(args.records, 1)
     queries = _queries(args.queries, 7)
     runs: list[tuple[str, list[tuple[float, float]]]] = []
-    for label, code in ([(f"baseline {args.baseline}", _worktree(args.baseline))] if args.baseline else []) + \
+    for label, code in ([(f"baseline {args.baseline}", worktree(args.baseline))] if args.baseline else []) + \
             [("this code", ROOT)]:
         data = OUT / f"memory-{args.records}-{code.name}"
         _index(code, files, data)  # each version writes the store layout it reads

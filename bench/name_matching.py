@@ -29,7 +29,7 @@ from bench.common import OUT, SCRIPT, record, served
 from bench.real_names import NEGATIVE_KINDS, POSITIVE_KINDS, Outcome, RealPair, RealSet, build, evaluate
 from search_api.name_index import NameIndex
 from search_api.ranking import CONFIRM_THRESHOLD
-from search_api.screening import Policy, decide
+from search_api.screening import NAMES_ASKED, Policy, decide
 from stores.embedded import EmbeddedStore
 
 TARGETS = {"recall_at_1": "≥ 0.97", "false_clear": "≤ 0.005", "decided": "≥ 0.85 (short names)",
@@ -42,7 +42,7 @@ def in_process(real: RealSet, index: NameIndex) -> tuple[dict[str, Any], dict[st
     outcomes, found_by_kind, rows_by_kind = [], {k: 0 for k in POSITIVE_KINDS}, {k: 0 for k in POSITIVE_KINDS}
     started = time.perf_counter()
     for pair in real.pairs:
-        decision = decide(index.match(pair.query, limit=10, floor=policy.review_floor, candidates=24), policy)
+        decision = decide(index.match(pair.query, limit=NAMES_ASKED, floor=policy.review_floor, candidates=24), policy)
         confirmed = decision.top.subject.key if decision.verdict == "match" and decision.top else None
         outcomes.append(Outcome(confirmed, tuple(m.subject.key for m in decision.candidates)))
     rate = len(real.pairs) / (time.perf_counter() - started)

@@ -36,6 +36,9 @@ ADVERSE_TYPES = (RecordType.DISHONEST, RecordType.PENALTY)
 _ENTERPRISE_CODES = (CodeKind.USCC, CodeKind.ORG_CODE, CodeKind.REG_NO)
 _MAX_EVIDENCE = 20
 _CANDIDATES = 10  # subjects a review offers to choose from: a short name may fit several
+# Names asked of the name index for one row: one more than a review shows, so that it can say when there are more.
+NAMES_ASKED = _CANDIDATES + 1
+_MORE = "；另有更多名称相近的主体未列出，请补充全称或统一社会信用代码"
 
 
 Cell = str | int | float  # a spreadsheet cell as uploaded
@@ -115,12 +118,17 @@ def decide(found: Sequence[NameMatch], policy: Policy) -> Decision:
     rest = [m for m in found if m is not top]
     if top.score < policy.threshold:
         return Decision("review", top, (top, *rest)[:_CANDIDATES],
-                        f"名称相近但不足以确认：最高匹配度{_shown_score(top.score)}，低于确认阈值{policy.threshold:g}")
+                        f"名称相近但不足以确认：最高匹配度{_shown_score(top.score)}，低于确认阈值{policy.threshold:g}"
+                        + (_MORE if len(found) > _CANDIDATES else ""))
     others = [m for m in rest if not (m.score >= policy.threshold and _same_identity(m, top))]
     gap = SHORT_FORM_GAP if top.kind == SHORT_FORM else TIE_GAP
     close = [m for m in others if top.score - m.score < gap]
     if close:
-        return Decision("review", top, (top, *close)[:_CANDIDATES],
+        if len(close) + 1 > _CANDIDATES:
+            return Decision("review", top, (top, *close)[:_CANDIDATES],
+                            f"名称同样相近的主体超过{_CANDIDATES}个（匹配度相差不到{gap:g}），此处列出{_CANDIDATES}个，"
+                            "请补充全称或统一社会信用代码以确认")
+        return Decision("review", top, (top, *close),
                         f"有{len(close) + 1}个名称同样相近的主体（匹配度相差不到{gap:g}），请人工确认")
     return Decision("match", top, (), top.explanation)
 
@@ -136,7 +144,7 @@ def _same_identity(a: NameMatch, b: NameMatch) -> bool:
     if filed_by_name(a.subject) or filed_by_name(b.subject):
         return normalize_name(a.name) == normalize_name(b.name) and (
             not (filed_by_name(a.subject) and filed_by_name(b.subject)) or a.subject.key == b.subject.key)
-    return a.subject.code == b.subject.code
+    return bool(a.subject.code) and a.subject.code == b.subject.code  # no code proves nothing
 
 
 class Screener:
@@ -190,7 +198,7 @@ class Screener:
                             "explanation": "代码一致" + ("，名称相符" if name else "")}
             records = self.service.records_of_subjects(subjects, filters)
             return self._judge(out, records, viewer, policy, today)
-        found = self.service.match_names(name, viewer, limit=10, floor=policy.review_floor, candidates=24)
+        found = self.service.match_names(name, viewer, limit=NAMES_ASKED, floor=policy.review_floor, candidates=24)
         decision = decide(found, policy)
         if decision.verdict == "none":
             return _verdict(out, "clear", decision.reason)
@@ -214,7 +222,7 @@ class Screener:
         """A valid code that no visible record carries: clear, unless the name written beside it fits a subject
         that has records (a mistyped code, or another company's): then a person looks."""
         if name:
-            decision = decide(self.service.match_names(name, viewer, limit=10, floor=policy.review_floor,
+            decision = decide(self.service.match_names(name, viewer, limit=NAMES_ASKED, floor=policy.review_floor,
                                                        candidates=24), policy)
             if decision.verdict != "none":
                 out["candidates"] = [_candidate(m, viewer) for m in decision.candidates or (decision.top,) if m]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from search_api.name_index import NameIndex, NameIndexHolder
+from search_api.screening import NAMES_ASKED, Policy, decide
 from stores.base import Subject
 from stores.embedded import EmbeddedStore
 from tests.contract.test_store_contract import HENGDA, HONGTU, corpus, penalty
@@ -83,3 +85,16 @@ def test_short_forms_that_are_no_abbreviation_are_offered_for_review_not_dropped
     (haitian, *_) = leads.match("海天味业")
     assert haitian.subject.key == "haitian" and 0.6 <= haitian.score < 0.8 and "海天" in haitian.explanation
     assert all(m.score < 0.6 for m in leads.match("海天味业") if m.subject.key == "other")
+
+
+def test_a_review_says_when_more_names_are_as_close_than_it_lists() -> None:
+    # Twelve subjects whose names all hold the 字号 恒远 in the same way: no one of them is the answer.
+    index = NameIndex([replace(_subject(f"hy-{i}", f"{city}恒远建材有限公司"), code=f"9144180{i:02d}") for i, city in
+                       enumerate(("清远市", "佛山市", "广州市", "深圳市", "东莞市", "中山市", "江门市", "肇庆市",
+                                  "韶关市", "河源市", "梅州市", "惠州市"))])
+    policy = Policy()
+    many = decide(index.match("恒远建材", limit=NAMES_ASKED, floor=policy.review_floor), policy)
+    assert many.verdict == "review" and len(many.candidates) == 10
+    assert "超过10个" in many.reason and "统一社会信用代码" in many.reason
+    few = decide(index.match("恒远建材", limit=NAMES_ASKED, floor=policy.review_floor)[:3], policy)
+    assert few.verdict == "review" and len(few.candidates) == 3 and "有3个" in few.reason

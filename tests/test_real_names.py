@@ -12,7 +12,7 @@ import pytest
 from bench import real_names
 from bench.real_names import Outcome, RealSet, build, evaluate
 from search_api.name_index import NameIndex
-from search_api.screening import Policy, decide
+from search_api.screening import NAMES_ASKED, Policy, decide
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not real_names.available(),
@@ -34,7 +34,7 @@ def metrics(real_set: RealSet, index: NameIndex) -> dict[str, Any]:
     policy = Policy()
     outcomes = []
     for pair in real_set.pairs:
-        decision = decide(index.match(pair.query, limit=10, floor=policy.review_floor, candidates=24), policy)
+        decision = decide(index.match(pair.query, limit=NAMES_ASKED, floor=policy.review_floor, candidates=24), policy)
         confirmed = decision.top.subject.key if decision.verdict == "match" and decision.top else None
         outcomes.append(Outcome(confirmed, tuple(m.subject.key for m in decision.candidates)))
     return evaluate(real_set.pairs, outcomes)

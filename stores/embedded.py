@@ -169,6 +169,9 @@ _PAGE_COLUMNS = f"r.rowid, r.subject_name, r.decision_date, r.subject_key, r.id,
 _RANK_WINDOW = 1000
 # Below this many records, counting a query's matches in SQL is fast and a store keeps no record columns.
 COLUMNS_MIN_RECORDS = 50_000
+# A query whose terms may match more records than this is counted from the record columns. For fewer, SQL
+# counts while it ranks (the page query then holds every match) faster than the columns path can list them.
+_BROAD_MATCHES = 5000
 
 
 def _quote(term: str) -> str:
@@ -564,20 +567,33 @@ class EmbeddedStore:
         expr = match_expression(clauses)
         try:
             if expr:
-                return self._search_ranked(self._matching(clauses) or expr, filters, limit, after, facets)
+                matching = self._matching(clauses)
+                return self._search_ranked(match_expression(matching) or expr, filters, limit, after, facets,
+                                           self._estimated_matches(matching) > _BROAD_MATCHES)
             return self._search_newest(filters, limit, after, facets)
         except sqlite3.OperationalError as exc:
             raise StoreUnavailable(f"search failed: {exc}") from exc
 
-    def _matching(self, clauses: Sequence[Clause]) -> str:
-        """The MATCH expression of those of ``clauses`` that match some record ("" if none does). A clause that
-        matches nothing adds nothing to the result, but bm25 would still read every one of its terms' lists
-        to weigh them (the name clause of a text query, most often)."""
+    def _matching(self, clauses: Sequence[Clause]) -> list[Clause]:
+        """Those of ``clauses`` that match some record. A clause that matches nothing adds nothing to the
+        result, but bm25 would still read every one of its terms' lists to weigh them (the name clause of a
+        text query, most often)."""
         if len(clauses) < 2:
-            return match_expression(clauses)
+            return list(clauses)
         db = self._db()
-        return match_expression([c for c in clauses if (expr := match_expression([c])) and db.execute(
-            "SELECT 1 FROM fts WHERE fts MATCH ? LIMIT 1", [expr]).fetchone()])
+        return [c for c in clauses if (expr := match_expression([c])) and db.execute(
+            "SELECT 1 FROM fts WHERE fts MATCH ? LIMIT 1", [expr]).fetchone()]
+
+    def _estimated_matches(self, clauses: Sequence[Clause]) -> int:
+        """At most how many records ``clauses`` match, from their terms' document frequencies: a clause that
+        requires every group matches no more records than its rarest group holds."""
+        estimate = 0
+        for clause in clauses:
+            frequencies = self.document_frequencies(clause.field, [t for g in clause.groups for t in g])
+            per_group = [sum(frequencies[t] for t in group) for group in clause.groups if group]
+            if per_group:
+                estimate += min(per_group) if clause.require == "all" else sum(per_group)
+        return estimate
 
     def _search_newest(self, filters: Filters, limit: int, after: str | None, facets: bool) -> HitPage:
         """Without terms there is no relevance: newest first, and the cursor follows that order."""
@@ -596,14 +612,16 @@ class EmbeddedStore:
                                            facets)
         return HitPage(hits, total, facet_map)
 
-    def _search_ranked(self, expr: str, filters: Filters, limit: int, after: str | None, facets: bool) -> HitPage:
-        """Records matching ``expr``, by relevance (FTS5's bm25). A broad query (more than _RANK_WINDOW
-        visible matches, counted from the record columns) is ranked within its _RANK_WINDOW most recently
-        loaded matches first and the rest after them: ranking every match reads every match's positions,
-        and the page shown is the first of the window. The total and the facets count every match."""
+    def _search_ranked(self, expr: str, filters: Filters, limit: int, after: str | None, facets: bool,
+                       broad: bool) -> HitPage:
+        """Records matching ``expr``, by relevance (FTS5's bm25). The matches of a ``broad`` query are counted
+        from the record columns; when more than _RANK_WINDOW of them are visible, they are ranked within the
+        _RANK_WINDOW most recently loaded first and the rest after them: ranking every match reads every
+        match's positions, and the page shown is the first of the window. The total and the facets count
+        every match."""
         where, args = self._where(filters)
         db = self._db()
-        columns = self._record_columns.current() if covers(filters) else None
+        columns = self._record_columns.current() if broad and covers(filters) else None
         visible = self._visible_matches(db, expr, filters, columns) if columns is not None else None
         if after:
             bound, segment, last_rank, last_row = _parse_ranked_cursor(after)

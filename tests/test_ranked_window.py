@@ -40,6 +40,7 @@ def _pages(store: EmbeddedStore, filters: Filters, size: int) -> tuple[HitPage, 
 @pytest.fixture
 def stores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[EmbeddedStore, EmbeddedStore]:
     monkeypatch.setattr(embedded, "_RANK_WINDOW", 7)
+    monkeypatch.setattr(embedded, "_BROAD_MATCHES", 0)
     docs = _corpus()
     plain = EmbeddedStore(tmp_path / "plain")
     windowed = EmbeddedStore(tmp_path / "windowed", columns_min_records=0, columns_in_background=False)

@@ -22,6 +22,7 @@ from indexer.fields import map_headers
 from indexer.model import Audience, RecordType, Status, SubjectCategory
 from indexer.rows import build_record
 from stores.base import Clause, Filters, Store, Visibility
+from stores import embedded
 from stores.embedded import EmbeddedStore
 
 ES_URL = os.environ.get("CREDIT_SEARCH_ES_URL", "")
@@ -79,6 +80,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     if request.param == "embedded":
         s = EmbeddedStore(tmp_path)
     elif request.param == "embedded-columns":  # counting matches from record columns, as a large store does
+        request.getfixturevalue("monkeypatch").setattr(embedded, "_BROAD_MATCHES", 0)
         s = EmbeddedStore(tmp_path, columns_min_records=0, columns_in_background=False)
     elif request.param == "opensearch":
         from stores.opensearch import OpenSearchStore

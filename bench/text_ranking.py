@@ -31,7 +31,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=20000)
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--windows", type=int, nargs="+", default=[embedded._RANK_WINDOW, 100])
+    parser.add_argument("--windows", type=int, nargs="+", default=[embedded._RANK_WINDOW, 100, 20])
     args = parser.parse_args()
     data = OUT / f"quality-{args.records}"
     index_without_vectors(generated_corpus(args.records, args.seed), data)
@@ -43,6 +43,7 @@ def main() -> None:
             label = "ranked whole (bm25 over every match)"
         else:
             embedded._RANK_WINDOW = window
+            embedded._BROAD_MATCHES = 0  # every query through the columns, as on a store of a million
             store = EmbeddedStore(data, create=False, columns_min_records=0, columns_in_background=False)
             label = f"ranked within the {window:,} most recently loaded visible matches first"
         records = [h.record for h in store.search([], Filters(visibility=visibility_for(viewer, TODAY)),

@@ -1,7 +1,7 @@
-"""Keyword relevance of the judged query set (bench/judged_queries.py) with a broad query ranked whole (bm25 over
-every match, as a small store ranks) and ranked within a window of its most recently loaded matches (as a store
-with record columns ranks, see stores/embedded.py), on the same generated corpus: what the window costs in
-relevance.
+"""Keyword relevance of the judged query set (bench/judged_queries.py) with every query ranked whole by bm25 (as a
+small store ranks) and ranked as a store with record columns ranks a broad query (see stores/embedded.py: words
+alone by the length of the matching texts, other queries within a window of their most recently loaded matches),
+on the same generated corpus: what the fast paths cost in relevance.
 
 Run: python bench/text_ranking.py --records 20000   (appends to bench/RESULTS.md)
 """
@@ -45,7 +45,8 @@ def main() -> None:
             embedded._RANK_WINDOW = window
             embedded._BROAD_MATCHES = 0  # every query through the columns, as on a store of a million
             store = EmbeddedStore(data, create=False, columns_min_records=0, columns_in_background=False)
-            label = f"ranked within the {window:,} most recently loaded visible matches first"
+            label = (f"as a store with record columns ranks: words alone by length, other queries within the "
+                     f"{window:,} most recently loaded visible matches first")
         records = [h.record for h in store.search([], Filters(visibility=visibility_for(viewer, TODAY)),
                                                   10**8).hits]
         results = evaluate(SearchService(store, ApiSettings(today=TODAY)), records, viewer, modes=["keyword"])

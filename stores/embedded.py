@@ -568,8 +568,11 @@ class EmbeddedStore:
         try:
             if expr:
                 matching = self._matching(clauses)
-                return self._search_ranked(match_expression(matching) or expr, filters, limit, after, facets,
-                                           self._estimated_matches(matching) > _BROAD_MATCHES)
+                expr = match_expression(matching) or expr
+                broad = self._estimated_matches(matching) > _BROAD_MATCHES
+                if (after or "").startswith("l") or (broad and len(matching) == 1 and matching[0].field == "text"):
+                    return self._search_by_length(expr, filters, limit, after, facets)
+                return self._search_ranked(expr, filters, limit, after, facets, broad)
             return self._search_newest(filters, limit, after, facets)
         except sqlite3.OperationalError as exc:
             raise StoreUnavailable(f"search failed: {exc}") from exc
@@ -641,6 +644,53 @@ class EmbeddedStore:
                                            [expr, *args], [row[1:] for row in rows],
                                            after is None and len(rows) < limit, facets)
         return HitPage(hits, total, facet_map)
+
+    def _search_by_length(self, expr: str, filters: Filters, limit: int, after: str | None,
+                          facets: bool) -> HitPage:
+        """The records matching a broad query of words, shortest text first (then the most recently loaded).
+        When every match holds every word once, as records of one kind mostly do, bm25 orders them by their
+        length alone, and the record columns order them so without reading a match's positions (the judged
+        set ranks the same either way: bench/RESULTS.md). Counted from the record columns; while these are
+        being rebuilt, SQL orders and counts the same way, slower."""
+        where, args = self._where(filters)
+        db = self._db()
+        last = _parse_length_cursor(after) if after else None
+        columns = self._record_columns.current() if covers(filters) else None
+        if columns is None:
+            conditions, params = f"fts MATCH ? AND {where}", [expr, *args]
+            order = "length(fts.text)"
+            page_conditions, page_params = conditions, list(params)
+            if last is not None:
+                page_conditions += f" AND ({order} > ? OR ({order} = ? AND r.rowid < ?))"
+                page_params += [last[0], last[0], last[1]]
+            rows = db.execute(f"SELECT {order}, {_PAGE_COLUMNS} FROM fts JOIN records r ON r.rowid = fts.rowid "
+                              f"WHERE {page_conditions} ORDER BY {order}, r.rowid DESC LIMIT ?",
+                              [*page_params, limit]).fetchall()
+            total, facet_map = self._count_sql("fts JOIN records r ON r.rowid = fts.rowid", conditions, params,
+                                               rows, last is None and len(rows) < limit, facets)
+        else:
+            visible = self._visible_matches(db, expr, filters, columns)
+            lengths = columns.values("text_length", visible)
+            candidates, candidate_lengths = visible, lengths
+            if last is not None:
+                keep = (lengths > last[0]) | ((lengths == last[0]) & (visible < last[1]))
+                candidates, candidate_lengths = visible[keep], lengths[keep]
+            top = np.lexsort((-candidates, candidate_lengths))[:limit]
+            rows = self._rows_in_order(db, candidates[top].tolist(), candidate_lengths[top].tolist(), where, args)
+            total, facet_map = len(visible), columns.facets(visible) if facets else {}
+        hits = [self._hit(row, 1.0 / (1 + int(row[0])), f"l{int(row[0])}:{row[1]}") for row in rows]
+        return HitPage(hits, total, facet_map)
+
+    @staticmethod
+    def _rows_in_order(db: sqlite3.Connection, rowids: list[int], keys: list[int], where: str,
+                       args: list[object]) -> list[tuple[Any, ...]]:
+        """(key, _PAGE_COLUMNS) of those of ``rowids`` that ``where`` allows, in the order given."""
+        if not rowids:
+            return []
+        found = {row[0]: row for row in db.execute(
+            f"SELECT {_PAGE_COLUMNS} FROM records r WHERE r.rowid IN ({','.join('?' * len(rowids))}) AND {where}",
+            [*rowids, *args])}
+        return [(key, *found[rowid]) for rowid, key in zip(rowids, keys, strict=True) if rowid in found]
 
     @staticmethod
     def _visible_matches(db: sqlite3.Connection, expr: str, filters: Filters,
@@ -940,6 +990,14 @@ def _prefilter(matrix: VectorMatrix, filters: Filters) -> npt.NDArray[np.bool_] 
     if set(FILTER_COLUMNS) - set(matrix.columns):
         return None
     return filter_mask(matrix.columns, filters)
+
+
+def _parse_length_cursor(cursor: str) -> tuple[int, int]:
+    """Split a cursor of a search by length (``l<length>:<rowid>``); ValueError for one this store did not make."""
+    length, sep, rowid = cursor[1:].partition(":")
+    if not (cursor.startswith("l") and sep):
+        raise ValueError(f"not a cursor of this store: {cursor!r}")
+    return int(length), int(rowid)
 
 
 def _parse_ranked_cursor(cursor: str) -> tuple[int | None, str, float, int]:

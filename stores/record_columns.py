@@ -116,6 +116,11 @@ class RecordColumns:
         allowed: npt.NDArray[np.int64] = self.rowids[positions if mask is None else positions[mask]]
         return allowed
 
+    def values(self, name: str, rowids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """The numeric column ``name`` of ``rowids`` (all present)."""
+        found: npt.NDArray[np.int64] = self.columns[name].values[np.searchsorted(self.rowids, rowids)].astype(np.int64)
+        return found
+
     def facets(self, rowids: npt.NDArray[np.int64], top: int = 20) -> dict[str, dict[str, int]]:
         """The ``top`` most frequent values of each of FACET_FIELDS among ``rowids`` (all present), as
         stores.base.count_facets counts them."""
@@ -161,11 +166,22 @@ def read_columns(db: sqlite3.Connection, version: int) -> RecordColumns:
         values["decided"].append(day(decided, 0))
         values["year"].append(int(decided[:4]) if decided else 0)
         values["publish_until"].append(day(until, NO_END))
+    rowids = np.array(ids, dtype=np.int64)
+    # The length of each record's indexed text (characters of its tokens, as length(fts.text) counts them):
+    # what a search by length orders by.
+    lengths = np.zeros(len(rowids), dtype=np.int32)
+    indexed = np.array(db.execute("SELECT rowid, coalesce(length(text), 0) FROM fts").fetchall(),
+                       dtype=np.int64).reshape(-1, 2)
+    if len(rowids) and len(indexed):
+        positions = np.minimum(np.searchsorted(rowids, indexed[:, 0]), len(rowids) - 1)
+        present = rowids[positions] == indexed[:, 0]
+        lengths[positions[present]] = indexed[present, 1]
     columns = {name: Column(np.array(values[name], dtype=np.int32), tuple(vocabularies[name]))
                for name in text_names}
+    columns["text_length"] = Column(lengths)
     columns.update({name: Column(np.array(values[name], dtype=np.int32)) for name in ("decided", "year",
                                                                                       "publish_until")})
-    return RecordColumns(version, np.array(ids, dtype=np.int64), columns)
+    return RecordColumns(version, rowids, columns)
 
 
 class ColumnsHolder:

@@ -1,6 +1,7 @@
-"""A broad text query on a large embedded store: counted from record columns and ranked within a window of its
-most recently loaded matches first. Whatever the path, a query must give the same total, the same facets and,
-paged to its end by cursor, every match exactly once."""
+"""A broad query on a large embedded store is counted from record columns: one of words only is ranked by the
+length of the matching texts, one with other clauses within a window of its most recently loaded matches first.
+Whatever the path, a query must give the same total, the same facets and, paged to its end by cursor, every
+match exactly once."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ import pytest
 
 from indexer.model import Status
 from stores import embedded
-from stores.base import Clause, Filters, HitPage
+from stores.base import Clause, Filters, HitPage, Visibility
 from stores.embedded import EmbeddedStore
 from tests.contract.test_store_contract import EVERYTHING, PUBLIC, _code, penalty
 
 DUST = [Clause("text", (("扬尘",),))]
+DUST_OR_BUILDERS = [Clause("text", (("扬尘",),)), Clause("name", (("建筑",),))]
 
 
 def _corpus() -> list:  # type: ignore[type-arg]
@@ -28,11 +30,11 @@ def _corpus() -> list:  # type: ignore[type-arg]
     return docs
 
 
-def _pages(store: EmbeddedStore, filters: Filters, size: int) -> tuple[HitPage, list[str]]:
-    first = store.search(DUST, filters, size, facets=True)
+def _pages(store: EmbeddedStore, clauses: list[Clause], filters: Filters, size: int) -> tuple[HitPage, list[str]]:
+    first = store.search(clauses, filters, size, facets=True)
     ids, page = [h.record_id for h in first.hits], first
     while len(page.hits) == size:
-        page = store.search(DUST, filters, size, after=page.hits[-1].cursor)
+        page = store.search(clauses, filters, size, after=page.hits[-1].cursor)
         ids += [h.record_id for h in page.hits]
     return first, ids
 
@@ -51,11 +53,27 @@ def stores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[EmbeddedSto
 
 
 @pytest.mark.parametrize("visibility", [PUBLIC, EVERYTHING], ids=["public", "staff"])
-def test_the_window_changes_the_order_only(stores: tuple[EmbeddedStore, EmbeddedStore], visibility) -> None:  # type: ignore[no-untyped-def]
+def test_words_alone_rank_the_shortest_texts_first(stores: tuple[EmbeddedStore, EmbeddedStore],
+                                                   visibility: Visibility) -> None:
+    plain, counted = stores
+    filters = Filters(visibility=visibility)
+    expected, every = _pages(plain, DUST, filters, 5)
+    got, paged = _pages(counted, DUST, filters, 5)
+    assert expected.total == got.total == len(every) > 7
+    assert got.facets == expected.facets
+    assert sorted(paged) == sorted(every) and len(set(paged)) == len(paged)
+    lengths = dict(counted._db().execute("SELECT r.id, length(f.text) FROM fts f JOIN records r ON r.rowid = f.rowid"))
+    # Ordered so from the columns and, by SQL, without them (a store too small for columns, or rebuilding them).
+    assert [lengths[i] for i in paged] == sorted(lengths[i] for i in paged)
+    assert [lengths[i] for i in every] == sorted(lengths[i] for i in every)
+
+
+@pytest.mark.parametrize("visibility", [PUBLIC, EVERYTHING], ids=["public", "staff"])
+def test_a_window_changes_the_order_only(stores: tuple[EmbeddedStore, EmbeddedStore], visibility: Visibility) -> None:
     plain, windowed = stores
     filters = Filters(visibility=visibility)
-    expected, every = _pages(plain, filters, 5)
-    got, paged = _pages(windowed, filters, 5)
+    expected, every = _pages(plain, DUST_OR_BUILDERS, filters, 5)
+    got, paged = _pages(windowed, DUST_OR_BUILDERS, filters, 5)
     assert expected.total == got.total == len(every) > 7  # broad enough for the window
     assert got.facets == expected.facets
     assert sorted(paged) == sorted(every) and len(set(paged)) == len(paged)

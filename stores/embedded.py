@@ -568,7 +568,9 @@ class EmbeddedStore:
         try:
             if expr:
                 matching = self._matching(clauses)
-                expr = match_expression(matching) or expr
+                if not matching:  # proven by the probes: no need to ask again
+                    return HitPage([], 0, count_facets([]) if facets else {})
+                expr = match_expression(matching)
                 broad = self._estimated_matches(matching) > _BROAD_MATCHES
                 if (after or "").startswith("l") or (broad and len(matching) == 1 and matching[0].field == "text"):
                     return self._search_by_length(expr, filters, limit, after, facets)

@@ -590,10 +590,17 @@ class EmbeddedStore:
             "SELECT 1 FROM fts WHERE fts MATCH ? LIMIT 1", [expr]).fetchone()]
 
     def _estimated_matches(self, clauses: Sequence[Clause]) -> int:
-        """At most how many records ``clauses`` match, from their terms' document frequencies: a clause that
-        requires every group matches no more records than its rarest group holds."""
+        """At most how many records ``clauses`` match (or more than _BROAD_MATCHES): a text clause that requires
+        every group matches no more records than its rarest group holds (the text words' document frequencies
+        are known: the service weighed them); a name clause's bigrams are as common as names are, so its
+        matches are counted, up to one more than _BROAD_MATCHES."""
         estimate = 0
+        db = self._db()
         for clause in clauses:
+            if clause.field == "name":
+                estimate += int(db.execute("SELECT count(*) FROM (SELECT 1 FROM fts WHERE fts MATCH ? LIMIT ?)",
+                                           [match_expression([clause]), _BROAD_MATCHES + 1]).fetchone()[0])
+                continue
             frequencies = self.document_frequencies(clause.field, [t for g in clause.groups for t in g])
             per_group = [sum(frequencies[t] for t in group) for group in clause.groups if group]
             if per_group:

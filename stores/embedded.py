@@ -572,7 +572,8 @@ class EmbeddedStore:
                     return HitPage([], 0, count_facets([]) if facets else {})
                 expr = match_expression(matching)
                 broad = self._estimated_matches(matching) > _BROAD_MATCHES
-                if (after or "").startswith("l") or (broad and len(matching) == 1 and matching[0].field == "text"):
+                by_length = broad and len(matching) == 1 and matching[0].field == "text"
+                if after.startswith("l") if after else by_length:  # a cursor continues in its own order
                     return self._search_by_length(expr, filters, limit, after, facets)
                 return self._search_ranked(expr, filters, limit, after, facets, broad)
             return self._search_newest(filters, limit, after, facets)

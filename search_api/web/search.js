@@ -140,6 +140,17 @@ function groups(items, container) {
   }
 }
 
+// What the total counts: every match of a keyword search; in hybrid and semantic search a ranked list of the
+// best candidates, so the line says how many records the words match and how many the list holds.
+function totalLine(body) {
+  if (!body.total) return "没有找到公示中的记录";
+  if (body.query.mode === "semantic") return `按语义相近程度列出 ${body.total} 条记录`;
+  if (body.query.mode === "hybrid" && body.query.keyword_total !== undefined) {
+    return `关键词匹配 ${body.query.keyword_total} 条记录；按关键词与语义综合排序，可查看前 ${body.total} 条`;
+  }
+  return `共 ${body.total} 条记录`;
+}
+
 async function runSearch(params) {
   const q = params.get("q") || "";
   input.value = q;
@@ -154,7 +165,7 @@ async function runSearch(params) {
     parts.push(el("p", { class: "notice" }, "您是不是要找：", body.query.did_you_mean.map((c) =>
       el("a", { href: `#/entity/${encodeURIComponent(c.code)}` }, `${c.name}（${c.code}）`, " "))));
   }
-  parts.push(el("p", { id: "total" }, body.total ? `共 ${body.total} 条记录` : "没有找到公示中的记录"));
+  parts.push(el("p", { id: "total" }, totalLine(body)));
   groups(body.items, container);
   parts.push(container);
   let cursor = body.next_cursor;

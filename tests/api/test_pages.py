@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from openpyxl import load_workbook
 
@@ -138,6 +139,12 @@ def test_the_default_box_finds_a_name_a_code_and_a_document_number_first(page: A
     numbered = _first_result(page, f"{issuer}{year}第{serial}")
     assert "决定书文号或案号" in numbered["understood"] and penalty.document_number in numbered["card"]
     assert "行政处罚决定书文号" in numbered["card"]  # the record's own label
+    # Words are searched by keywords and meaning: the line says what its numbers count.
+    topic = httpx.get(f"{base_url}/v1/search", params={"q": "扬尘污染"}).json()
+    assert topic["query"]["mode"] == "hybrid"
+    _first_result(page, "扬尘污染")
+    assert page.locator("#total").inner_text() == (f"关键词匹配 {topic['query']['keyword_total']} 条记录；"
+                                                   f"按关键词与语义综合排序，可查看前 {topic['total']} 条")
     assert page.errors == []
 
 

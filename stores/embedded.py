@@ -686,21 +686,12 @@ class EmbeddedStore:
                 keep = (lengths > last[0]) | ((lengths == last[0]) & (visible < last[1]))
                 candidates, candidate_lengths = visible[keep], lengths[keep]
             top = np.lexsort((-candidates, candidate_lengths))[:limit]
-            rows = self._rows_in_order(db, candidates[top].tolist(), candidate_lengths[top].tolist(), where, args)
+            found = self._allowed_rows(db, candidates[top].tolist(), where, args)
+            rows = [(length, rowid, *found[rowid]) for rowid, length in
+                    zip(candidates[top].tolist(), candidate_lengths[top].tolist(), strict=True) if rowid in found]
             total, facet_map = len(visible), columns.facets(visible) if facets else {}
         hits = [self._hit(row, 1.0 / (1 + int(row[0])), f"l{int(row[0])}:{row[1]}") for row in rows]
         return HitPage(hits, total, facet_map)
-
-    @staticmethod
-    def _rows_in_order(db: sqlite3.Connection, rowids: list[int], keys: list[int], where: str,
-                       args: list[object]) -> list[tuple[Any, ...]]:
-        """(key, _PAGE_COLUMNS) of those of ``rowids`` that ``where`` allows, in the order given."""
-        if not rowids:
-            return []
-        found = {row[0]: row for row in db.execute(
-            f"SELECT {_PAGE_COLUMNS} FROM records r WHERE r.rowid IN ({','.join('?' * len(rowids))}) AND {where}",
-            [*rowids, *args])}
-        return [(key, *found[rowid]) for rowid, key in zip(rowids, keys, strict=True) if rowid in found]
 
     @staticmethod
     def _visible_matches(db: sqlite3.Connection, expr: str, filters: Filters,

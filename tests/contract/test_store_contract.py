@@ -21,8 +21,8 @@ from indexer.analysis import AnalysedRecord, analyse
 from indexer.fields import map_headers
 from indexer.model import Audience, RecordType, Status, SubjectCategory
 from indexer.rows import build_record
-from stores.base import Clause, Filters, Store, Visibility
 from stores import embedded
+from stores.base import Clause, Filters, Store, Visibility
 from stores.embedded import EmbeddedStore
 
 ES_URL = os.environ.get("CREDIT_SEARCH_ES_URL", "")
